@@ -1,0 +1,1 @@
+"""Host tool: talks to a color organ board (real or simulated) over its serial link."""
