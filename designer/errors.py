@@ -22,8 +22,10 @@ class ConfigError(DesignerError):
         if len(self.messages) == 1:
             text = head + self.messages[0]
         else:
-            text = head + f"{len(self.messages)} problems\n" + "\n".join(
-                f"  - {m}" for m in self.messages
+            text = (
+                head
+                + f"{len(self.messages)} problems\n"
+                + "\n".join(f"  - {m}" for m in self.messages)
             )
         super().__init__(text)
 

@@ -1,0 +1,83 @@
+"""Human-readable tables of a design for the terminal (rich), written to a given console."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from .filters import FilterSet
+
+
+def _hz(values) -> str:
+    return " / ".join(f"{v:,.1f}" for v in values) if values else "-"
+
+
+def _ohm(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:.3g} MΩ"
+    if value >= 1e3:
+        return f"{value / 1e3:.3g} kΩ"
+    return f"{value:.4g} Ω"
+
+
+def filters_table(fset: FilterSet) -> Table:
+    """Band, type, filter, cutoffs and −3 dB edges, R exact → E-series part → real cutoff."""
+    table = Table(title=f"Filters at fs = {fset.sample_rate_hz:,.2f} Hz", show_lines=True)
+    for col in ("band", "type", "filter", "cutoffs Hz", "−3 dB edges Hz", "R exact → part → Hz"):
+        table.add_column(col)
+    for b in fset.bands:
+        parts = []
+        for r, p, f in zip(b.resistors_ohm, b.resistors_e_series_ohm, b.e_series_cutoffs_hz,
+                           strict=True):
+            parts.append(f"{_ohm(r)} → {_ohm(p)} → {f:,.1f}")
+        if b.capacitor_f is not None and parts:
+            parts.append(f"C = {b.capacitor_f:.3g} F")
+        table.add_row(b.name, b.type, b.filter, _hz(b.cutoffs_hz), _hz(b.edges_hz),
+                      "\n".join(parts) or "-")
+    return table
+
+
+def sos_table(fset: FilterSet) -> Table:
+    """Every band's second-order sections, scipy convention."""
+    table = Table(title=escape("Second-order sections [b0 b1 b2 | a1 a2], a0 = 1"))
+    table.add_column("band")
+    table.add_column("section")
+    table.add_column("b0 b1 b2")
+    table.add_column("a1 a2")
+    for b in fset.bands:
+        for i, row in enumerate(b.sos):
+            table.add_row(b.name if i == 0 else "", str(i),
+                          f"{row[0]:+.8f} {row[1]:+.8f} {row[2]:+.8f}",
+                          f"{row[4]:+.8f} {row[5]:+.8f}")
+    return table
+
+
+def training_lines(fset: FilterSet) -> list[str]:
+    """One line per trained band: steps, time, and where the edge sits in its label bracket."""
+    lines = []
+    for b in fset.bands:
+        if not b.training:
+            continue
+        t = b.training
+        text = f"{b.name}: {t.get('steps', 0)} steps, {t.get('seconds', 0.0):.2f} s"
+        if "final_loss" in t:
+            text += f", loss {t['final_loss']:.3g}"
+        if "max_error_db" in t:
+            text += f", max error {t['max_error_db']:.3f} dB"
+        if "bracket_positions" in t:
+            pos = ", ".join(f"{p:.0%}" for p in t["bracket_positions"])
+            text += f", edge at {pos} of its label bracket (50 % = max margin)"
+        lines.append(text)
+    return lines
+
+
+def print_filters(fset: FilterSet, console: Console) -> None:
+    """The whole ``designer train`` report."""
+    console.print(filters_table(fset))
+    console.print(sos_table(fset))
+    for line in training_lines(fset):
+        console.print(line)
