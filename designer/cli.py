@@ -51,8 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     where = v.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", help="serial port or pyserial URL (socket://, loop://, a pty)")
     where.add_argument("--sim", choices=("native", "simavr"), help="start a simulated board")
-    v.add_argument("design", nargs="?", default="firmware/design.json",
-                   help="a config or a design.json (default: firmware/design.json)")
+    v.add_argument(
+        "design",
+        nargs="?",
+        default="firmware/design.json",
+        help="a config or a design.json (default: firmware/design.json)",
+    )
     v.add_argument("--json", action="store_true", help="print the report as JSON")
 
     m = sub.add_parser("monitor", help="live per-band levels from a board")

@@ -26,14 +26,14 @@ class BandFilter:
 
     name: str
     type: str
-    filter: str                          # rc | butterworth | iir | resonator
-    cutoffs_hz: tuple[float, ...]        # [f] LP/HP, [low, high] BP sections, [center] resonator
-    edges_hz: tuple[float, ...]          # where the digital design crosses −3 dB
-    sos: np.ndarray                      # (n, 6), scipy convention
+    filter: str  # rc | butterworth | iir | resonator
+    cutoffs_hz: tuple[float, ...]  # [f] LP/HP, [low, high] BP sections, [center] resonator
+    edges_hz: tuple[float, ...]  # where the digital design crosses −3 dB
+    sos: np.ndarray  # (n, 6), scipy convention
     resistors_ohm: tuple[float, ...] = ()
     resistors_e_series_ohm: tuple[float, ...] = ()
     e_series_cutoffs_hz: tuple[float, ...] = ()
-    analog_edges_hz: tuple[float, ...] = ()   # RC bands: edges of the analog circuit
+    analog_edges_hz: tuple[float, ...] = ()  # RC bands: edges of the analog circuit
     capacitor_f: float | None = None
     pole_radius: float | None = None
     training: dict[str, Any] | None = None
@@ -137,9 +137,7 @@ def _designed(band: BandConfig, cfg: OrganConfig) -> BandFilter:
     if band.filter == "rc":
         return rc_band(band.name, band.type, cutoffs, cfg)
     sos = biquad.butterworth_sos(band.type, cutoffs, band.order, fs)
-    return BandFilter(
-        band.name, band.type, "butterworth", cutoffs, biquad.edges_hz(sos, fs), sos
-    )
+    return BandFilter(band.name, band.type, "butterworth", cutoffs, biquad.edges_hz(sos, fs), sos)
 
 
 def rc_band(name: str, kind: str, cutoffs: tuple[float, ...], cfg: OrganConfig) -> BandFilter:
@@ -242,9 +240,7 @@ def _learn(cfg: OrganConfig, progress: Progress | None) -> dict[str, BandFilter]
             out[b.name] = _resonator(b.name, center, float(abs(p[0])), fs, summary)
             continue
         edges = biquad.edges_hz(sos, fs)
-        out[b.name] = BandFilter(
-            b.name, b.type, "iir", tuple(edges), edges, sos, training=summary
-        )
+        out[b.name] = BandFilter(b.name, b.type, "iir", tuple(edges), edges, sos, training=summary)
     return out
 
 

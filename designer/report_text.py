@@ -31,13 +31,15 @@ def filters_table(fset: FilterSet) -> Table:
         table.add_column(col)
     for b in fset.bands:
         parts = []
-        for r, p, f in zip(b.resistors_ohm, b.resistors_e_series_ohm, b.e_series_cutoffs_hz,
-                           strict=True):
+        for r, p, f in zip(
+            b.resistors_ohm, b.resistors_e_series_ohm, b.e_series_cutoffs_hz, strict=True
+        ):
             parts.append(f"{_ohm(r)} → {_ohm(p)} → {f:,.1f}")
         if b.capacitor_f is not None and parts:
             parts.append(f"C = {b.capacitor_f:.3g} F")
-        table.add_row(b.name, b.type, b.filter, _hz(b.cutoffs_hz), _hz(b.edges_hz),
-                      "\n".join(parts) or "-")
+        table.add_row(
+            b.name, b.type, b.filter, _hz(b.cutoffs_hz), _hz(b.edges_hz), "\n".join(parts) or "-"
+        )
     return table
 
 
@@ -50,9 +52,12 @@ def sos_table(fset: FilterSet) -> Table:
     table.add_column("a1 a2")
     for b in fset.bands:
         for i, row in enumerate(b.sos):
-            table.add_row(b.name if i == 0 else "", str(i),
-                          f"{row[0]:+.8f} {row[1]:+.8f} {row[2]:+.8f}",
-                          f"{row[4]:+.8f} {row[5]:+.8f}")
+            table.add_row(
+                b.name if i == 0 else "",
+                str(i),
+                f"{row[0]:+.8f} {row[1]:+.8f} {row[2]:+.8f}",
+                f"{row[4]:+.8f} {row[5]:+.8f}",
+            )
     return table
 
 
