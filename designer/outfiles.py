@@ -31,9 +31,16 @@ class HandEditError(DesignerError):
     """A generated file was edited by hand; the build refuses to overwrite it without --force."""
 
 
-def sha256_text(text: str) -> str:
-    """Hex sha256 of UTF-8 text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def sha256_text(text: str | bytes) -> str:
+    """Hex sha256 of UTF-8 text (or of raw bytes)."""
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read(path: Path, like: str | bytes) -> str | bytes:
+    """The current content of ``path``, as text or bytes like the planned content."""
+    data = path.read_bytes()
+    return data if isinstance(like, bytes) else data.decode("utf-8")
 
 
 def with_banner(name: str, body: str, generator: str, config_name: str, design_hash: str) -> str:
@@ -70,11 +77,14 @@ def banner_intact(text: str) -> bool | None:
 
 @dataclass
 class FilePlan:
-    """Every file a build will write, by path relative to the output directory."""
+    """Every file a build will write, by path relative to the output directory.
 
-    files: dict[str, str] = field(default_factory=dict)
+    Text files are ``str`` (written as UTF-8 with LF line ends), pictures ``bytes``.
+    """
 
-    def add(self, rel: str, content: str) -> None:
+    files: dict[str, str | bytes] = field(default_factory=dict)
+
+    def add(self, rel: str, content: str | bytes) -> None:
         if rel in self.files:
             raise ValueError(f"{rel} planned twice")
         self.files[rel] = content
@@ -103,13 +113,13 @@ def check_plan(plan: FilePlan, out: Path, force: bool) -> None:
         if not path.exists():
             continue
         try:
-            current = path.read_text(encoding="utf-8")
+            current = _read(path, content)
         except (OSError, UnicodeDecodeError):
             edited.append(f"{rel} (unreadable)")
             continue
         if current == content:
             continue
-        intact = banner_intact(current)
+        intact = None if isinstance(current, bytes) else banner_intact(current)
         if intact is True:
             continue  # exactly as some build wrote it
         if intact is False:
@@ -136,7 +146,7 @@ def write_plan(plan: FilePlan, out: Path, force: bool = False) -> WriteResult:
         path = out / rel
         if path.exists():
             try:
-                if path.read_text(encoding="utf-8") == content:
+                if _read(path, content) == content:
                     unchanged.append(rel)
                     continue
             except (OSError, UnicodeDecodeError):
@@ -154,13 +164,14 @@ def write_plan(plan: FilePlan, out: Path, force: bool = False) -> WriteResult:
     return WriteResult(tuple(written), tuple(unchanged))
 
 
-def atomic_write(path: Path, content: str) -> None:
+def atomic_write(path: Path, content: str | bytes) -> None:
     """Write via a temporary file in the same directory and rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    data = content if isinstance(content, bytes) else content.encode("utf-8")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(content)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
     except BaseException:
         try:

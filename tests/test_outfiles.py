@@ -103,3 +103,12 @@ class TestWritePlan:
         p.add("a", "1")
         with pytest.raises(ValueError, match="twice"):
             p.add("a", "2")
+
+    def test_binary_files_round_trip_and_detect_edits(self, tmp_path):
+        png = bytes(range(256))
+        write_plan(plan(report__a_DOT_png=png), tmp_path)
+        assert (tmp_path / "report" / "a.png").read_bytes() == png
+        assert write_plan(plan(report__a_DOT_png=png), tmp_path).written == ()
+        (tmp_path / "report" / "a.png").write_bytes(b"edited")
+        with pytest.raises(HandEditError):
+            write_plan(plan(report__a_DOT_png=png[::-1]), tmp_path)
