@@ -280,24 +280,30 @@ def _read_input(t: TableReader, board: BoardProfile | None) -> InputConfig | Non
 
 
 def _read_dsp(t: TableReader) -> dict[str, float]:
-    """Runtime parameter defaults the user sets (validated against designer.params)."""
+    """Runtime parameter defaults the user sets, in user units (dB, dBFS, ms, 0/1), checked
+    against the DSP core's bounds (designer.params)."""
     if not t.table:
         return {}
     from . import params
+    from .errors import DesignerError
 
+    names = [p.name for p in params.PARAMS]
     out: dict[str, float] = {}
     for key in list(t.table):
-        if key not in params.NAMES:
+        if key not in names:
             continue
         value = t.number(key)
         if value is None:
             continue
-        message = params.check_user_value(key, value)
-        if message:
-            t.error(key, message)
-        else:
-            out[key] = value
-    t.finish()
+        try:
+            params.to_wire(key, value)
+        except DesignerError:
+            p = params.by_name(key)
+            lo, hi = params.from_wire(key, p.min), params.from_wire(key, p.max)
+            t.error(key, f"{value:g} {p.unit} is outside {lo:.4g} .. {hi:.4g} {p.unit}")
+            continue
+        out[key] = value
+    t.finish(known=names)
     return out
 
 

@@ -220,27 +220,29 @@ def _learn(cfg: OrganConfig, progress: Progress | None) -> dict[str, BandFilter]
             continue
         if progress:
             progress(f"learning {b.name} from {tr.kind} data")
-        data = tr.columns[b.name]
-        if tr.kind == "impulse":
-            if tr.sample_rate_hz is not None and abs(tr.sample_rate_hz - fs) > 1e-6 * fs:
+        data = np.asarray(tr.columns[b.name])
+        if tr.kind == "impulse" and tr.sample_rate_hz is not None:
+            if abs(tr.sample_rate_hz - fs) > 1e-6 * fs:
                 raise DesignerError(
                     f"training.data: the impulse response is sampled at {tr.sample_rate_hz:g} "
                     f"Hz, the board at {fs:g} Hz: record it at the board's rate"
                 )
-            order = 2 if b.type == "resonator" else b.order
-            fit = learn.fit_impulse(np.asarray(data), fs, order, seed=tr.seed)
-        else:
-            order = 2 if b.type == "resonator" else b.order
-            fit = learn.fit_iir(tr.freqs_hz, np.asarray(data), tr.kind, order, fs, seed=tr.seed)
-        sos = np.asarray(fit.sos, dtype=float)
-        summary = _summary(fit, None)
         if b.type == "resonator":
-            p = biquad.poles(sos)
-            center = float(abs(np.angle(p[0])) * fs / (2 * np.pi))
-            out[b.name] = _resonator(b.name, center, float(abs(p[0])), fs, summary)
+            # The all-pole two-pole model of the config (centre + pole radius), normalised to
+            # 0 dB at the centre like a designed resonator.
+            fit = learn.fit_resonator(data, tr.kind, fs, freqs_hz=tr.freqs_hz, seed=tr.seed)
+            out[b.name] = _resonator(
+                b.name, fit.center_hz, fit.pole_radius, fs, _summary(fit, None)
+            )
             continue
+        if tr.kind == "impulse":
+            fit = learn.fit_impulse(data, fs, b.order, seed=tr.seed)
+        else:
+            fit = learn.fit_iir(tr.freqs_hz, data, tr.kind, b.order, fs, seed=tr.seed)
+        sos = np.asarray(fit.sos, dtype=float)
         edges = biquad.edges_hz(sos, fs)
-        out[b.name] = BandFilter(b.name, b.type, "iir", tuple(edges), edges, sos, training=summary)
+        out[b.name] = BandFilter(b.name, b.type, "iir", tuple(edges), edges, sos,
+                                 training=_summary(fit, None))
     return out
 
 
