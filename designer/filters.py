@@ -99,6 +99,9 @@ class FilterSet:
     sample_rate_hz: float
     bands: tuple[BandFilter, ...]
     training: dict[str, Any] = field(default_factory=dict)
+    # The learner's fit objects (histories, loss functions) for the plots, never serialised:
+    # "rc" for the joint fit of every RC band with data, a band's name for a single-band fit.
+    fits: dict[str, Any] = field(default_factory=dict)
 
 
 Progress = Callable[[str], None]
@@ -108,7 +111,8 @@ def design_filters(cfg: OrganConfig, progress: Progress | None = None) -> Filter
     """Learn what has data, design the rest; every band's SOS at the config's sample rate."""
     fs = cfg.sample_rate_hz
     t0 = time.perf_counter()
-    learned = _learn(cfg, progress) if cfg.training is not None else {}
+    fits: dict[str, Any] = {}
+    learned = _learn(cfg, progress, fits) if cfg.training is not None else {}
     bands = []
     for band in cfg.bands:
         if band.name in learned:
@@ -121,7 +125,7 @@ def design_filters(cfg: OrganConfig, progress: Progress | None = None) -> Filter
     if cfg.training is not None:
         training.update(cfg.training.to_dict())
         training["data"] = cfg.training.data.name
-    return FilterSet(fs, tuple(bands), training)
+    return FilterSet(fs, tuple(bands), training, fits)
 
 
 def _designed(band: BandConfig, cfg: OrganConfig) -> BandFilter:
@@ -194,8 +198,10 @@ def _check_learned_band(b: BandFilter, fs: float) -> None:
         )
 
 
-def _learn(cfg: OrganConfig, progress: Progress | None) -> dict[str, BandFilter]:
-    """Train every band that has a data column; returns them by name."""
+def _learn(
+    cfg: OrganConfig, progress: Progress | None, fits: dict[str, Any]
+) -> dict[str, BandFilter]:
+    """Train every band that has a data column; returns them by name, the fits into ``fits``."""
     from . import learn  # torch: loaded only when something is trained
 
     tr = cfg.training
@@ -212,6 +218,7 @@ def _learn(cfg: OrganConfig, progress: Progress | None) -> dict[str, BandFilter]
             for b in rc_bands
         ]
         fit = learn.fit_rc(tr.freqs_hz, tr.kind, targets, seed=tr.seed)
+        fits["rc"] = fit
         for b, res in zip(rc_bands, fit.bands, strict=True):
             band = rc_band(b.name, b.type, tuple(res.cutoffs_hz), cfg)
             out[b.name] = _with_training(band, _summary(fit, res))
@@ -231,6 +238,7 @@ def _learn(cfg: OrganConfig, progress: Progress | None) -> dict[str, BandFilter]
             # The all-pole two-pole model of the config (centre + pole radius), normalised to
             # 0 dB at the centre like a designed resonator.
             fit = learn.fit_resonator(data, tr.kind, fs, freqs_hz=tr.freqs_hz, seed=tr.seed)
+            fits[b.name] = fit
             out[b.name] = _resonator(
                 b.name, fit.center_hz, fit.pole_radius, fs, _summary(fit, None)
             )
@@ -239,6 +247,7 @@ def _learn(cfg: OrganConfig, progress: Progress | None) -> dict[str, BandFilter]
             fit = learn.fit_impulse(data, fs, b.order, seed=tr.seed)
         else:
             fit = learn.fit_iir(tr.freqs_hz, data, tr.kind, b.order, fs, seed=tr.seed)
+        fits[b.name] = fit
         sos = np.asarray(fit.sos, dtype=float)
         edges = biquad.edges_hz(sos, fs)
         out[b.name] = BandFilter(b.name, b.type, "iir", tuple(edges), edges, sos,
