@@ -1,0 +1,322 @@
+"""The bit-exact Python oracle of the DSP core (fixed point here, float32 in ``model_float``).
+
+Every line mirrors ``organ_dsp_fixed.h``; ``tests/test_native.py`` holds the C core and this model
+to identical ``y``, ``env`` and ``led`` on millions of samples. The model runs a batch of
+independent streams in lockstep (numpy, one step per sample across all streams), so a long test
+can be split into many streams; a single stream runs the same code on Python ints.
+
+``run(qd, samples, params)`` is the one-call entry; ``Model`` keeps state between blocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from designer import params as params_mod
+from designer.qdesign import Outputs, QuantizedDesign
+
+M32 = 0xFFFFFFFF
+GAMMA17 = (0, 1, 3, 6, 12, 20, 29, 41, 55, 72, 91, 112, 135, 161, 190, 221, 255)
+AGC_LOW, AGC_GMIN = 224, 16
+RELONSET_SHIFT = 1
+TASKS = 6  # ORGAN_TASKS
+F_GATE, F_A, F_ONSET, F_SHARE = 1, 2, 4, 8
+
+
+def alpha(ms: int, ctl_hz: int) -> int:
+    """organ_alpha(): Q16 one-pole coefficient for time constant ``ms`` at ``ctl_hz``."""
+    if ms <= 0:
+        return 65535
+    return min(131072000 // (2 * ms * ctl_hz + 1000), 65535)
+
+
+def derive(qd: QuantizedDesign, values: dict[str, int]) -> dict[str, int]:
+    """organ_derive(): the coefficients the core computes from the parameters."""
+    hz = qd.ctl_hz
+    mfs = max(qd.lvl_k >> 1, 256)
+    return {
+        "a_att": alpha(values["attack_ms"], hz),
+        "a_rel": alpha(values["release_ms"], hz),
+        "a_sm": alpha(values["smoothing_ms"], hz),
+        "a_slow": alpha(values["slow_ms"], hz),
+        "a_agc": alpha(values["agc_release_ms"], hz),
+        "hold_ticks": min((values["hold_ms"] * hz + 500) // 1000, 65535),
+        "squelch_m": (values["squelch"] * qd.lvl_k) >> 16,
+        "kb": min((255 * 65536 + mfs // 2) // mfs, 65535),
+    }
+
+
+def resolve_params(qd: QuantizedDesign, params: dict[str, int] | None) -> dict[str, int]:
+    """The design's defaults with ``params`` (wire values) applied and validated."""
+    values = qd.params()
+    for name, v in (params or {}).items():
+        values[name] = params_mod.validate(name, v)
+    return values
+
+
+def gamma(lin: Any, xp: Any) -> Any:
+    """organ_gamma(): 17-point gamma table with linear interpolation."""
+    i, f = lin >> 4, lin & 15
+    if xp is np:
+        tab = np.asarray(GAMMA17, dtype=np.int64)
+        g0, g1 = tab[i], tab[i + 1]
+    else:
+        g0, g1 = GAMMA17[i], GAMMA17[i + 1]
+    return g0 + (((g1 - g0) * f) >> 4)
+
+
+def _s32(v: Any) -> Any:
+    return ((v & M32) ^ 0x80000000) - 0x80000000
+
+
+class Model:
+    """Stateful fixed-point model; ``streams`` > 1 runs that many independent inputs at once."""
+
+    def __init__(self, qd: QuantizedDesign, params: dict[str, int] | None = None,
+                 streams: int = 1, batch: bool | None = None):
+        if qd.arithmetic != "fixed":
+            raise ValueError("designer.model.Model is the fixed-point oracle; use "
+                             "designer.model_float.FloatModel for a float design")
+        self.qd = qd
+        self.streams = streams
+        self.values = resolve_params(qd, params)
+        self.k = derive(qd, self.values)
+        self.xp = np if (streams > 1 if batch is None else batch) else None
+        self.reset()
+
+    def set_params(self, params: dict[str, int]) -> None:
+        self.values = resolve_params(self.qd, {**self.values, **params})
+        self.k = derive(self.qd, self.values)
+
+    def _zeros(self) -> Any:
+        return np.zeros(self.streams, dtype=np.int64) if self.xp is np else 0
+
+    def reset(self) -> None:
+        z = self._zeros
+        nb, nc = self.qd.n_bands, self.qd.n_bands + 1
+        self.dc_m = z()
+        self.ref, self.gate, self.thr_on, self.thr_off, self.share = z(), z(), z(), z(), z()
+        self.agc_g, self.gc = z() + 256, z()
+        self.task = self.chan = 0
+        self.overflows = z()
+        self.level = [z() for _ in range(nb)]
+        self.env_out = [z() for _ in range(nb)]
+        self.flags = [z() for _ in range(nb)]
+        self.on = [z() for _ in range(nb)]
+        self.led = [z() for _ in range(nb)]
+        self.hold = [z() for _ in range(nb)]
+        self.rect = [z() for _ in range(nc)]
+        self.env = [z() for _ in range(nc)]
+        self.sm = [z() for _ in range(nc)]
+        self.slow = [z() for _ in range(nc)]
+        self.sec = [[z(), z(), z(), z()] for b in self.qd.bands for _ in b.sections]
+
+    # -- helpers mirroring the C ------------------------------------------------------------
+    def _where(self, c: Any, a: Any, b: Any) -> Any:
+        if self.xp is np:
+            return np.where(c, a, b)
+        return a if c else b
+
+    def _sat16(self, v: Any) -> Any:
+        if self.xp is np:
+            over = (v > 32767) | (v < -32768)
+            self.overflows = np.minimum(self.overflows + over, 65535)
+            return np.clip(v, -32768, 32767)
+        if v > 32767 or v < -32768:
+            self.overflows = min(self.overflows + 1, 65535)
+            return 32767 if v > 0 else -32768
+        return v
+
+    def _onepole(self, st: Any, target: Any, a_up: int, a_down: int) -> Any:
+        h = st >> 16
+        up = (st + (target - h) * a_up) & M32
+        down = (st - (h - target) * a_down) & M32
+        return self._where(target > h, up, down)
+
+    def _section(self, sec: Any, st: list, v: Any) -> Any:
+        y = st[0]
+        if sec.kind in ("lp1", "hp1"):
+            u = v + st[2] - 2 * (y >> 16)
+            y = _s32(y + sec.c[0] * u)
+            st[0], st[2] = y, v
+            return y >> 16 if sec.kind == "lp1" else self._sat16(v - (y >> 16))
+        d = st[1]
+        num = sec.c[0] * v
+        if sec.kind == "bq":
+            num = num + sec.c[1] * st[2] + sec.c[2] * st[3]
+            st[3], st[2] = st[2], v
+        pole = sec.c[3] * (d >> 16) + sec.c[4] * (y >> 16)
+        d = _s32(d + _shift(num, sec.sh_num) - _shift(pole, sec.sh_pole))
+        y = _s32(y + d)
+        st[0], st[1] = y, d
+        return y >> 16
+
+    # -- control tasks (organ_control: TASKS micro-tasks per channel) -----------------------
+    def _ctl_env(self, c: int) -> None:
+        rs = self.qd.rect_shift
+        m = (self.rect[c] + (1 << (rs - 1))) >> rs
+        m = self._where(m > 65535, 65535, m)
+        self.rect[c] = self._zeros()
+        self.env[c] = self._onepole(self.env[c], m, self.k["a_att"], self.k["a_rel"])
+
+    def _ctl_ref(self) -> None:
+        v, k = self.values, self.k
+        sm = self.sm[0] >> 16
+        self.ref = self._where(sm >= self.ref >> 16, self.sm[0],
+                               self._onepole(self.ref, sm, 0, k["a_agc"]))
+        g = ((self.ref >> 16) * v["gate"]) >> 15
+        self.gate = self._where(g > k["squelch_m"], g, k["squelch_m"])
+
+    def _ctl_thresholds(self) -> None:
+        v = self.values
+        sm = self.sm[0] >> 16
+        self.thr_on = (sm * v["on_threshold"]) >> 15
+        self.thr_off = (sm * v["off_threshold"]) >> 15
+        self.share = (sm * v["share"]) >> 15
+
+    def _ctl_agc(self) -> None:
+        if self.values["agc"]:
+            v = ((self.ref >> 16) * self.gc) >> 16
+            g = self.agc_g
+            dec = self._where(g > AGC_GMIN, g - (g >> 5) - 1, g)
+            inc = self._where(g < 65535 - (65535 >> 5) - 1, g + (g >> 5) + 1, g)
+            g = self._where(v > 255, dec, self._where(v < AGC_LOW, inc, g))
+            self.agc_g = g
+        else:
+            g = self.values["gain"]
+        t = (self.k["kb"] * g) >> 8
+        self.gc = self._where(t > 65535, 65535, t)
+
+    def _ctl_level(self, b: int) -> None:
+        sm = self.sm[b + 1] >> 16
+        norm = int(self.qd.bands[b].norm) & 0xFFFF
+        lv = (sm * norm) >> 8
+        self.level[b] = lv
+        thr = self._where(self.on[b] != 0, self.thr_off, self.thr_on)
+        onset = sm * 256 >= (self.slow[b + 1] >> 16) * self.values["onset"]
+        f = (self._where(lv > self.gate, F_GATE, 0) | self._where(lv >= thr, F_A, 0)
+             | self._where(onset, F_ONSET, 0) | self._where(lv >= self.share, F_SHARE, 0))
+        self.flags[b] = f
+
+    def _ctl_decide(self, b: int) -> None:
+        f = self.flags[b]
+        norm = int(self.qd.bands[b].norm) & 0xFFFF
+        lv = self.level[b]
+        sn = ((self.slow[b + 1] >> 16) * norm) >> 8
+        lv16 = self._where(lv > 65535, 65535, lv)
+        fl = self._where(sn > 65535, 65535, sn)
+        fl = self._where(fl < self.gate, self.gate, fl)
+        rel = ((lv16 * (self.slow[0] >> 16)) >> RELONSET_SHIFT) > fl * (self.sm[0] >> 16)
+        trans = ((f & F_SHARE) != 0) | rel
+        want = ((f & F_GATE) != 0) & (((f & F_A) != 0) | (((f & F_ONSET) != 0) & trans))
+        want = self._where(want, 1, 0)
+        on, hold = self.on[b], self.hold[b]
+        change = (hold == 0) & (want != on)
+        self.on[b] = self._where(change, want, on)
+        self.hold[b] = self._where(hold > 0, hold - 1,
+                                   self._where(change, self.k["hold_ticks"], hold))
+
+    def _ctl_led(self, b: int) -> None:
+        lv = self.level[b]
+        lv = self._where(lv > 65535, 65535, lv)
+        lin = (lv * self.gc) >> 16
+        lin = self._where(lin > 255, 255, lin)
+        led = gamma(lin, self.xp)
+        led = self._where(led == 0, 1, led)
+        self.led[b] = self._where(self.on[b] != 0, led, 0)
+
+    def _control(self) -> None:
+        ch, task = self.chan, self.task
+        k = self.k
+        if task == 0:
+            self._ctl_env(ch)
+        elif task == 1:
+            self.sm[ch] = self._onepole(self.sm[ch], self.env[ch] >> 16, k["a_sm"], k["a_sm"])
+            if ch:
+                e = self.sm[ch] >> 16
+                self.env_out[ch - 1] = self._where(e > 32767, 32767, e)
+        elif task == 2:
+            self.slow[ch] = self._onepole(self.slow[ch], self.sm[ch] >> 16, k["a_slow"],
+                                          k["a_slow"])
+        elif task == 3:
+            self._ctl_ref() if ch == 0 else self._ctl_level(ch - 1)
+        elif task == 4:
+            self._ctl_thresholds() if ch == 0 else self._ctl_decide(ch - 1)
+        else:
+            self._ctl_agc() if ch == 0 else self._ctl_led(ch - 1)
+        task += 1
+        if task == TASKS:
+            task = 0
+            ch = 0 if ch + 1 > self.qd.n_bands else ch + 1
+        self.chan, self.task = ch, task
+
+    # -- processing ---------------------------------------------------------------------------
+    def process(self, samples: np.ndarray, reset: bool = False) -> Outputs:
+        """Samples (n,) for one stream or (streams, n); outputs (n, nb) or (streams, n, nb)."""
+        x = np.asarray(samples)
+        batch = self.xp is np
+        if batch != (x.ndim == 2) or (batch and x.shape[0] != self.streams):
+            raise ValueError(f"expected shape {'(streams, n)' if batch else '(n,)'} for "
+                             f"{self.streams} stream(s), got {x.shape}")
+        if reset:
+            self.reset()
+        qd = self.qd
+        nb = qd.n_bands
+        n = x.shape[-1]
+        shape = (self.streams, n, nb) if batch else (n, nb)
+        y = np.empty(shape, np.int16)
+        env = np.empty(shape, np.int16)
+        led = np.empty(shape, np.uint8)
+        xs = x.astype(np.int64).T if batch else [int(v) for v in x]
+        plan = []
+        k0 = 0
+        for band in qd.bands:
+            ns = len(band.sections)
+            secs = list(zip(band.sections, self.sec[k0:k0 + ns], strict=True))
+            plan.append((band.in_shift, secs))
+            k0 += ns
+        dc = qd.dc_coef
+        for i in range(n):
+            xd = self._sat16(xs[i] - (self.dc_m >> 16))
+            self.dc_m = _s32(self.dc_m + dc * xd)
+            self.rect[0] = self.rect[0] + abs(xd)
+            for b, (shift, secs) in enumerate(plan):
+                v = xd >> shift
+                for sec, st in secs:
+                    v = self._section(sec, st, v)
+                self.rect[b + 1] = self.rect[b + 1] + abs(v)
+                if batch:
+                    y[:, i, b] = v
+                    env[:, i, b] = self.env_out[b]
+                    led[:, i, b] = self.led[b]
+                else:
+                    y[i, b] = v
+                    env[i, b] = self.env_out[b]
+                    led[i, b] = self.led[b]
+            self._control()
+        ovf = self.overflows
+        return Outputs(y=y, env=env, led=led,
+                       overflows=int(np.max(ovf)) if batch else int(ovf))
+
+
+def _shift(acc: Any, sh: int) -> Any:
+    """organ_shift(): arithmetic shift of the int32 view of a wrapped accumulator."""
+    if sh >= 0:
+        return _s32(acc) >> sh
+    return _s32((acc & M32) << -sh)
+
+
+def run(qd: QuantizedDesign, samples: np.ndarray, params: dict[str, int] | None = None
+        ) -> Outputs:
+    """Run int16 ``samples`` from reset through the oracle of ``qd`` (fixed or float)."""
+    if qd.arithmetic == "float":
+        from designer.model_float import FloatModel
+
+        x = np.asarray(samples)
+        return FloatModel(qd, params, streams=x.shape[0] if x.ndim == 2 else 1,
+                          batch=x.ndim == 2).process(x)
+    x = np.asarray(samples)
+    return Model(qd, params, streams=x.shape[0] if x.ndim == 2 else 1,
+                 batch=x.ndim == 2).process(x)

@@ -1,0 +1,341 @@
+"""Float SOS bands -> ``QuantizedDesign``: Q formats, scaling, overflow proof, report.
+
+Arithmetic (docs/dsp.md has the derivations; ``organ_dsp.h`` is the C contract):
+
+- A bilinear first-order low-pass (b0 = b1) or high-pass (b0 = -b1) with unity passband gain,
+  the RC twin, becomes an LP1/HP1 section: one unsigned Q16 coefficient ``c = round(b_lp 2^16)``
+  (b_lp = (1 + a1) / 2) and a Q16.16 state. The pole stays at ``2c/2^16 - 1``; DC (LP) and
+  Nyquist (HP) gains stay exactly 1.
+- Every other section becomes a BQ in "delta" form: ``beta = 1 - a2`` and
+  ``gamma = 1 + a1 + a2`` share one exponent, chosen as large as the int16 mantissas allow. For
+  poles near z = 1 (low frequencies, narrow resonators) beta and gamma are small, so the
+  exponent grows automatically: the 82 Hz / r = 0.995 resonator that is ~1 dB off in plain Q14
+  gets 24 fractional bits ("wide" in the report, with the plain Q14 error for comparison). The
+  states are Q16.16, so the rounding noise is far below one output LSB.
+- Scaling: per band an input shift (for sections whose gain cannot be scaled: LP1/HP1), and a
+  numerator scale per BQ so each BQ's output uses ~97 % of the int16 range for the worst input.
+- Overflow proof: for every node (section outputs, LP1 state and increment, BQ Y and D states)
+  ``L1(impulse response from the band input) * input bound + worst rounding error < 2^15``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from designer import params as params_mod
+from designer import quantize_math as qm
+from designer.errors import QuantizationError
+from designer.qdesign import (
+    DC_CORNER_HZ,
+    Arithmetic,
+    QBand,
+    QSection,
+    QuantizedDesign,
+)
+
+__all__ = ["BandSpec", "QuantizedDesign", "quantize", "MAX_ERROR_DB", "TARGET_ERROR_DB"]
+
+#: a design whose quantized response deviates more than this over a passband is refused
+MAX_ERROR_DB = 0.5
+#: what the quantizer aims for (reported; tests hold the examples to it)
+TARGET_ERROR_DB = 0.25
+#: fraction of the int16 range a BQ output may use for the worst-case input
+HEADROOM = 0.97
+_FULL = 32768.0
+#: control micro-tasks per channel (ORGAN_TASKS in organ_dsp.h)
+CONTROL_TASKS = 6
+
+
+@dataclass(frozen=True, eq=False)
+class BandSpec:
+    """One band's float design: ``sos`` (n, 6) rows ``[b0 b1 b2 1 a1 a2]`` (scipy convention,
+    y = b.x - a1 y1 - a2 y2) and the passband (Hz) where the response error is scored."""
+
+    name: str
+    sos: np.ndarray
+    passband_hz: tuple[float, float]
+
+
+def quantize(
+    bands: Sequence[BandSpec],
+    fs: float,
+    arithmetic: Arithmetic,
+    params: dict[str, int] | None = None,
+) -> QuantizedDesign:
+    """Quantize ``bands`` (sample rate ``fs`` Hz) for the fixed-point or float32 core.
+
+    ``params`` overrides runtime parameter defaults (wire values, see ``designer.params``).
+    Raises ``QuantizationError`` naming the band for a design that is unstable, cannot be
+    proven overflow-free, or deviates more than ``MAX_ERROR_DB`` over its passband."""
+    if arithmetic not in ("fixed", "float"):
+        raise QuantizationError(f"arithmetic must be 'fixed' or 'float', got {arithmetic!r}")
+    if not (math.isfinite(fs) and fs > 0):
+        raise QuantizationError(f"fs must be a positive number of Hz, got {fs}")
+    if not bands:
+        raise QuantizationError("a design needs at least one band")
+    n = len(bands)
+    period = CONTROL_TASKS * (n + 1)
+    if period > 255:
+        raise QuantizationError(f"at most 41 bands fit the control schedule, got {n}")
+    rshift = max(1, math.ceil(math.log2(period)))
+    dc_coef = int(round(65536 * (1 - math.exp(-2 * math.pi * DC_CORNER_HZ / fs))))
+    dc_coef = min(max(dc_coef, 1), 255)  # one byte: the AVR kernel (corner >= 4.96 Hz at 8 kHz)
+    qbands, reports = [], []
+    for spec in bands:
+        sos = _check_spec(spec, fs)
+        qb, rep = (_quantize_fixed if arithmetic == "fixed" else _quantize_float)(spec, sos, fs)
+        qbands.append(qb)
+        reports.append(rep)
+    report = {
+        "dc_corner_hz": DC_CORNER_HZ,
+        "worst_error_db": max(r["max_error_db"] for r in reports),
+        "target_error_db": TARGET_ERROR_DB,
+        "bands": reports,
+    }
+    return QuantizedDesign(
+        arithmetic=arithmetic,
+        fs=float(fs),
+        dc_coef=dc_coef,
+        ctl_period=period,
+        rect_shift=rshift,
+        ctl_hz=int(round(fs / period)),
+        lvl_k=int(round(65536 * (2 / math.pi) * period / 2**rshift)),
+        bands=tuple(qbands),
+        param_defaults=tuple(params_mod.defaults(params).items()),
+        report=report,
+    )
+
+
+def _check_spec(spec: BandSpec, fs: float) -> np.ndarray:
+    sos = np.asarray(spec.sos, dtype=float)
+    if sos.ndim != 2 or sos.shape[1] != 6 or sos.shape[0] == 0:
+        raise QuantizationError(f"band {spec.name!r}: sos must have shape (n, 6), got {sos.shape}")
+    if not np.all(np.isfinite(sos)):
+        raise QuantizationError(f"band {spec.name!r}: sos contains non-finite values")
+    if not np.allclose(sos[:, 3], 1.0):
+        raise QuantizationError(f"band {spec.name!r}: sos rows must have a0 = 1, got {sos[:, 3]}")
+    for k, row in enumerate(sos):
+        r = qm.pole_radius(row[4], row[5])
+        if r >= 1.0:
+            raise QuantizationError(
+                f"band {spec.name!r}: section {k} is unstable (pole radius {r:.6f} >= 1)"
+            )
+    lo, hi = spec.passband_hz
+    if not (0 <= lo < hi):
+        raise QuantizationError(f"band {spec.name!r}: passband_hz must be 0 <= lo < hi, got "
+                                f"{spec.passband_hz}")
+    return sos
+
+
+def _classify(row: np.ndarray) -> str:
+    b0, b1, b2, _, a1, a2 = row
+    if b2 == 0.0 and a2 == 0.0 and b0 != 0.0:
+        tol = 1e-9 * abs(b0)
+        if abs(b0 - b1) <= tol and abs(b0 - (1 + a1) / 2) <= 1e-9:
+            return "lp1"
+        if abs(b0 + b1) <= tol and abs(b0 - (1 - a1) / 2) <= 1e-9:
+            return "hp1"
+    if b1 == 0.0 and b2 == 0.0:
+        return "bq_gain"
+    return "bq"
+
+
+# ------------------------------------------------------------------------------ fixed point
+
+def _quantize_fixed(spec: BandSpec, sos: np.ndarray, fs: float) -> tuple[QBand, dict[str, Any]]:
+    kinds = [_classify(row) for row in sos]
+    last_problem = ""
+    for in_shift in range(0, 9):
+        try:
+            sections, srep = _fixed_sections(spec, sos, kinds, in_shift)
+        except _NoFit as e:
+            last_problem = str(e)
+            continue
+        return _finish(spec, sos, fs, "fixed", in_shift, sections, srep)
+    raise QuantizationError(f"band {spec.name!r}: no overflow-free scaling found "
+                            f"(even with the input shifted by 8): {last_problem}")
+
+
+class _NoFit(Exception):
+    pass
+
+
+def _fixed_sections(spec: BandSpec, sos: np.ndarray, kinds: list[str], in_shift: int
+                    ) -> tuple[list[QSection], list[dict[str, Any]]]:
+    full = _FULL * 2.0**-in_shift   # bound on |band input|
+    rows: list[tuple[np.ndarray, np.ndarray]] = []   # realised (b, a) so far, with scaling
+    err = 0.0                                        # worst rounding error at the node, LSB
+    sections, reps = [], []
+    for k, (row, kind) in enumerate(zip(sos, kinds, strict=True)):
+        rep: dict[str, Any] = {"index": k, "kind": kind}
+        if kind in ("lp1", "hp1"):
+            b_lp = (1 + row[4]) / 2
+            c = int(round(b_lp * 65536))
+            if not 1 <= c <= 65535:
+                raise QuantizationError(f"band {spec.name!r}: section {k} pole {-row[4]} cannot "
+                                        f"be represented in Q16")
+            qs = QSection(kind=kind, c=(c, 0, 0, 0, 0))
+            bq, aq = qs.coeffs("fixed")
+            lpb, lpa = QSection(kind="lp1", c=(c, 0, 0, 0, 0)).coeffs("fixed")
+            h_lp = qm.impulse(rows, (lpb, lpa))
+            p = abs(2 * c / 65536 - 1)
+            # input error through the LP, the floor in u (2b per step through the pole), hi()
+            err_lp = qm.l1(qm.impulse([(lpb, lpa)])) * err + (2 * c / 65536) / (1 - p) + 1.0
+            if c <= 32768 and (k == 0 or sections[-1].kind == "lp1"):
+                # b <= 1/2: y_new = (1 - 2b) y + b (x + x1) + floor error is a convex mix that
+                # provably stays inside the int16 range of its inputs (docs/dsp.md)
+                y_lp = full if k == 0 else reps[-1]["output_bound"]
+                proof = "convex"
+            else:
+                y_lp = qm.l1(h_lp) * full + err_lp
+                proof = "l1"
+            rep.update(state_bound=y_lp, state_proof=proof, coef_bits=16, wide=False)
+            if y_lp > 32768:
+                raise _NoFit(f"section {k} state bound {y_lp:.0f} > 32768")
+            if kind == "hp1":
+                err = err + err_lp
+                h_out = qm.impulse(rows, (bq, aq))
+                bound = qm.l1(h_out) * full + err
+                if bound > 32767:
+                    raise _NoFit(f"section {k} output bound {bound:.0f} > 32767")
+            else:
+                err, bound = err_lp, y_lp
+            rep.update(output_bound=bound, error_bound_lsb=err)
+        else:
+            qs, bound, err = _fixed_bq(spec, k, row, kind, rows, full, err, rep)
+            bq, aq = qs.coeffs("fixed")
+        rep["pole_displacement"] = qm.pole_shift(row[3:], aq)
+        rows.append((bq, aq))
+        sections.append(qs)
+        reps.append(rep)
+    return sections, reps
+
+
+def _fixed_bq(spec: BandSpec, k: int, row: np.ndarray, kind: str,
+              rows: list[tuple[np.ndarray, np.ndarray]], full: float, err_in: float,
+              rep: dict[str, Any]) -> tuple[QSection, float, float]:
+    a1, a2 = row[4], row[5]
+    beta, gamma = 1.0 - a2, 1.0 + a1 + a2
+    try:
+        (mb, mg), fa = qm.mantissas([beta, gamma], None)
+    except ValueError as e:
+        raise QuantizationError(f"band {spec.name!r}: section {k} poles: {e}") from None
+    sh_pole = fa - 16
+    a_q = np.array([1.0, (mb + mg) * 2.0**-fa - 2.0, 1.0 - mb * 2.0**-fa])
+    if qm.pole_radius(a_q[1], a_q[2]) >= 1.0:
+        raise QuantizationError(
+            f"band {spec.name!r}: section {k} becomes unstable when quantized (pole radius "
+            f"{qm.pole_radius(a_q[1], a_q[2]):.7f})")
+    b = row[:3] if kind == "bq" else np.array([row[0], 0.0, 0.0])
+    # scale the numerator so the worst-case output (or D state) fills HEADROOM of int16
+    unit = (b, a_q)
+    h1 = qm.impulse(rows, unit)
+    l1 = max(qm.l1(h1), qm.l1(qm.diff(h1)))
+    g = HEADROOM * 32767 / (l1 * full)
+    own = (abs(mb) + abs(mg)) * 2.0**-fa + 2.0**-15   # per-step error injected into d
+    ha = qm.impulse([(np.array([1.0, 0.0, 0.0]), a_q)])
+    for _ in range(40):
+        try:
+            mnum, fb = qm.numerator(b * g)
+        except ValueError as e:
+            raise QuantizationError(f"band {spec.name!r}: section {k} numerator: {e}") from None
+        if max(abs(m) for m in mnum) < 16:
+            raise QuantizationError(f"band {spec.name!r}: section {k} gain {g * b[0]:.3g} "
+                                    f"underflows the numerator mantissa")
+        b_q = np.array(mnum, float) * 2.0**-fb
+        h = qm.impulse(rows, (b_q, a_q))
+        hs = qm.impulse([(b_q, a_q)])
+        err = qm.l1(hs) * err_in + qm.l1(ha) * own + 1.0
+        err_d = qm.l1(qm.diff(hs)) * err_in + qm.l1(qm.diff(ha)) * own
+        y_b = qm.l1(h) * full + err
+        d_b = qm.l1(qm.diff(h)) * full + err_d
+        if y_b <= 32767 and d_b <= 32767:
+            break
+        g *= 0.95
+    else:
+        raise _NoFit(f"section {k}: no numerator scale keeps Y and D in range")
+    qs = QSection(kind=kind, c=(mnum[0], mnum[1] if kind == "bq" else 0,
+                                mnum[2] if kind == "bq" else 0, mb, mg),
+                  sh_num=fb - 16, sh_pole=sh_pole)
+    rep.update(output_bound=y_b, d_bound=d_b, error_bound_lsb=err, coef_bits=fa,
+               wide=fa > 14, numerator_scale=g, q14_error_db=None)
+    return qs, y_b, err
+
+
+# ------------------------------------------------------------------------------ float32
+
+def _quantize_float(spec: BandSpec, sos: np.ndarray, fs: float) -> tuple[QBand, dict[str, Any]]:
+    f32 = np.float32
+    sections, reps = [], []
+    for k, row in enumerate(sos):
+        kind = _classify(row)
+        if kind in ("lp1", "hp1"):
+            c = (float(f32((1 + row[4]) / 2)), 0.0, 0.0, 0.0, 0.0)
+        else:
+            b = row[:3] if kind == "bq" else np.array([row[0], 0.0, 0.0])
+            c = tuple(float(f32(v)) for v in (b[0], b[1], b[2], 1.0 - row[5],
+                                              1.0 + row[4] + row[5]))
+        qs = QSection(kind=kind, c=c)
+        _, aq = qs.coeffs("float")
+        if qm.pole_radius(aq[1], aq[2]) >= 1.0:
+            raise QuantizationError(f"band {spec.name!r}: section {k} becomes unstable in float32")
+        reps.append({"index": k, "kind": kind, "coef_bits": 24, "wide": False,
+                     "pole_displacement": qm.pole_shift(row[3:], aq)})
+        sections.append(qs)
+    return _finish(spec, sos, fs, "float", 0, sections, reps)
+
+
+# ------------------------------------------------------------------------------ report
+
+def _finish(spec: BandSpec, sos: np.ndarray, fs: float, arithmetic: Arithmetic, in_shift: int,
+            sections: list[QSection], reps: list[dict[str, Any]]) -> tuple[QBand, dict[str, Any]]:
+    f = qm.passband_grid(spec.passband_hz, fs)
+    rows_q = [s.coeffs(arithmetic) for s in sections]
+    rows_f = [(r[:3], r[3:]) for r in sos]
+    h_f = qm.response(rows_f, f, fs)
+    h_q = qm.response(rows_q, f, fs)
+    if arithmetic == "fixed":
+        h_q = h_q * 2.0**-in_shift
+        # realised gain: the scaling is exact in the numerators' mantissas; fit it in the
+        # least-squares sense over the passband (it is a real constant up to quantization)
+        gain = float(np.exp(np.mean(np.log(np.abs(h_q) / np.abs(h_f)))))
+        norm_q = int(round(256 / gain))
+        if not 1 <= norm_q <= 65535:
+            raise QuantizationError(f"band {spec.name!r}: level normalisation {256 / gain:.0f} "
+                                    f"does not fit Q8.8 (band gain {gain:.3g})")
+        norm: float = norm_q
+        h_eff = h_q * norm_q / 256
+    else:
+        gain, norm = 1.0, 1.0
+        h_eff = h_q
+    err_db = qm.error_db(h_eff, h_f)
+    for rep, row in zip(reps, sos, strict=True):
+        if rep["kind"] in ("bq", "bq_gain") and arithmetic == "fixed":
+            rep["q14_error_db"] = qm.q14_error(rows_f, rep["index"], row, f, fs, h_f)
+    if not math.isfinite(err_db) or err_db > MAX_ERROR_DB:
+        raise QuantizationError(
+            f"band {spec.name!r}: quantized response deviates {err_db:.3f} dB from the float "
+            f"design over its passband {spec.passband_hz[0]:g}..{spec.passband_hz[1]:g} Hz "
+            f"(limit {MAX_ERROR_DB} dB)")
+    band = QBand(name=spec.name, in_shift=in_shift, norm=norm, sections=tuple(sections),
+                 sos=tuple(tuple(float(v) for v in r) for r in sos),
+                 passband_hz=(float(spec.passband_hz[0]), float(spec.passband_hz[1])))
+    rep = {
+        "name": spec.name,
+        "in_shift": in_shift,
+        "band_gain": gain,
+        "norm": norm,
+        "max_error_db": err_db,
+        "pole_displacement": max((r["pole_displacement"] for r in reps), default=0.0),
+        "overflow_proof": arithmetic == "fixed",
+        "wide_sections": [r["index"] for r in reps if r.get("wide")],
+        "sections": reps,
+    }
+    return band, rep
+
+
