@@ -105,3 +105,59 @@ def cmd_train(args) -> int:
     else:
         print_filters(fset, stdout_console())
     return 0
+
+
+def cmd_plot(args) -> int:
+    """``designer plot DESIGN [--out DIR]``."""
+    from .plot_cmd import run_plot
+
+    return run_plot(args)
+
+
+def cmd_simulate(args) -> int:
+    """``designer simulate DESIGN AUDIO.wav [--json] [--plot PNG]``."""
+    from .plot_cmd import run_simulate
+
+    return run_simulate(args)
+
+
+def cmd_build(args) -> int:
+    """``designer build``: see designer/build_cmd.py."""
+    from .build_cmd import run_build
+
+    return run_build(args)
+
+
+def cmd_upload(args) -> int:
+    """``designer upload``: see designer/build_cmd.py."""
+    from .build_cmd import run_upload
+
+    return run_upload(args)
+
+
+def cmd_verify(args) -> int:
+    """``designer verify``: see host/cli_commands.py."""
+    from host.cli_commands import run_verify
+
+    return run_verify(args)
+
+
+def cmd_monitor(args) -> int:
+    """``designer monitor``: see host/cli_commands.py."""
+    from host.cli_commands import run_monitor
+
+    return run_monitor(args)
+
+
+def cmd_calibrate(args) -> int:
+    """``designer calibrate``: see host/cli_commands.py."""
+    from host.cli_commands import run_calibrate
+
+    return run_calibrate(args)
+
+
+def cmd_sim_board(args) -> int:
+    """``designer sim-board``: see host/cli_commands.py."""
+    from host.cli_commands import run_sim_board
+
+    return run_sim_board(args)

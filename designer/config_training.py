@@ -38,6 +38,7 @@ class TrainingConfig:
     freqs_hz: np.ndarray | None
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     sample_rate_hz: float | None = None  # WAV impulse responses carry their own rate
+    data_as_given: str = ""  # relative to the config's folder, as written (for design.json)
 
     @property
     def band_columns(self) -> set[str]:
@@ -47,7 +48,7 @@ class TrainingConfig:
     def to_dict(self) -> dict[str, Any]:
         """Resolved keys, JSON-able (the data itself is summarised, not copied)."""
         return {
-            "data": str(self.data),
+            "data": self.data_as_given or self.data.name,
             "kind": self.kind,
             "seed": self.seed,
             "bands": sorted(self.columns),
@@ -99,11 +100,13 @@ def read_training(
     path = (base_dir / data).resolve()
     try:
         if path.suffix.lower() == ".wav":
-            return _read_wav_data(t, path, kind, seed, names)
-        return _read_csv_data(t, path, kind, seed, names)
+            loaded = _read_wav_data(t, path, kind, seed, names)
+        else:
+            loaded = _read_csv_data(t, path, kind, seed, names)
     except DataFileError as e:
         t.error("data", str(e))
         return None
+    return replace(loaded, data_as_given=data) if loaded is not None else None
 
 
 def _read_csv_data(
