@@ -68,6 +68,7 @@ def run_build(args: Any) -> int:
     from .design import make_design
     from .outfiles import write_plan
     from .render import pio_env, render_project
+    from .report import add_report
 
     console = Console(stderr=True, highlight=False) if args.json else _stdout_console()
     log = Console(stderr=True, highlight=False)
@@ -79,12 +80,14 @@ def run_build(args: Any) -> int:
         budget = check_design(design)
         progress("rendering")
         plan = render_project(design)
+        progress("drawing the report")
+        add_report(design, plan)
     finally:
         progress.close()
     out = Path(args.out)
     result = write_plan(plan, out, force=args.force)
     env = pio_env(design.board)
-    doc = _summary(design)
+    doc = design.summary()
     doc.update(
         budget=budget.to_dict(),
         out_dir=str(out),
@@ -97,24 +100,6 @@ def run_build(args: Any) -> int:
     else:
         _print_summary(console, design, budget, result, out, env)
     return 0
-
-
-def _summary(design) -> dict[str, Any]:
-    """``Design.summary()``; until QuantizedDesign has the ``report_dict()`` that design.py
-    calls, the same document with the quantizer's report as is."""
-    if hasattr(design.quantized, "report_dict"):
-        return design.summary()
-    return {
-        "sample_rate_hz": design.sample_rate_hz,
-        "board": design.board.name,
-        "design_hash": design.hash,
-        "bands": [
-            {**f.to_dict(), "led_pin": w.led_pin, "color": w.color}
-            for f, w in zip(design.filters.bands, design.wiring, strict=True)
-        ],
-        "training": design.filters.training,
-        "quantization": design.quantized.report,
-    }
 
 
 def _stdout_console() -> Console:
