@@ -60,13 +60,24 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true", help="print the report as JSON")
 
     m = sub.add_parser("monitor", help="live per-band levels from a board")
+    m.add_argument(
+        "design",
+        nargs="?",
+        help="the board's design.json or config (optional: default firmware/design.json)",
+    )
     m.add_argument("--port", required=True, help="serial port or pyserial URL")
     m.add_argument("--seconds", type=float, help="stop after N seconds")
     m.add_argument("--png", metavar="FILE", help="save a picture of the levels at the end")
 
     c = sub.add_parser("calibrate", help="measure the noise floor, set squelch and gain, save")
+    c.add_argument(
+        "design",
+        nargs="?",
+        help="the board's design.json or config (optional: default firmware/design.json)",
+    )
     c.add_argument("--port", required=True, help="serial port or pyserial URL")
     c.add_argument("--seconds", type=float, default=3.0, help="silence to measure (default 3 s)")
+    c.add_argument("--json", action="store_true", help="print before/after as JSON")
 
     sb = sub.add_parser("sim-board", help="serve a simulated board on a pty")
     sb.add_argument("design", help="a config or a design.json")

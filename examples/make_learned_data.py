@@ -26,7 +26,7 @@ def make(path: Path, n: int = 1000, seed: int = SEED) -> None:
     freqs = np.sort(10.0 ** rng.uniform(0.0, 6.0, n))
     lines = [
         "# LED on/off labels of the classic organ (band |H| > 1/sqrt(2)); made by",
-        "# examples/make_learned_data.py with seed %d" % seed,
+        f"# examples/make_learned_data.py with seed {seed}",
         "frequency_hz," + ",".join(BANDS),
     ]
     for f in freqs:

@@ -62,7 +62,8 @@ class TestDefaults:
         assert cfg.training is None
 
     def test_default_led_pins_avoid_explicit_ones(self, tmp_path):
-        text = MINIMAL + '[[bands]]\nname = "hi"\ntype = "highpass"\ncutoff_hz = 5000\nled_pin = 9\n'
+        text = MINIMAL + '[[bands]]\nname = "hi"\ntype = "highpass"\ncutoff_hz = 5000\n'
+        text += "led_pin = 9\n"
         cfg = load_config(write(tmp_path, text))
         assert [b.led_pin for b in cfg.bands] == [10, 9]
 

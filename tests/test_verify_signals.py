@@ -1,0 +1,75 @@
+"""host/verify_signals.py: verify's test signals and measurements."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from host_helpers import design
+
+from host import verify_signals as S
+
+
+class TestBitExactSegments:
+    def test_kinds_and_length(self):
+        segs = S.bit_exact_segments(19230.769, [800.0, 1050.0, 3850.0, 5000.0], 12000)
+        names = [s.name for s in segs]
+        for kind in ("impulses", "steps", "chirp", "band-edge tones", "white noise", "full scale"):
+            assert kind in names
+        assert sum(len(s.samples) for s in segs) >= 12000
+        assert all(s.samples.dtype == np.int16 for s in segs)
+
+    def test_full_scale_reaches_both_rails(self):
+        segs = {s.name: s.samples for s in S.bit_exact_segments(48000.0, [1000.0], 10000)}
+        fs = segs["full scale"]
+        assert fs.max() == 32767 and fs.min() == -32768
+        assert segs["impulses"].max() == 32767 and segs["impulses"].min() == -32768
+
+
+class TestToneRange:
+    @pytest.mark.parametrize("name,band,lo,hi", [
+        ("classic", 0, 20.0, 1600.0),            # low-pass: 20 Hz .. 2 x edge
+        ("classic", 2, 2500.0, 0.45 * 19230.769),  # high-pass: edge / 2 .. 0.45 fs
+    ])
+    def test_rules(self, name, band, lo, hi):
+        d = design(name)
+        got = S.band_tone_range(d.filters.bands[band], d.sample_rate_hz)
+        assert got == pytest.approx((lo, hi), rel=1e-3)
+
+    def test_band_pass_and_top_clamp(self):
+        d = design("msgeq7")
+        b = d.filters.bands[-1]
+        lo, hi = S.band_tone_range(b, d.sample_rate_hz)
+        assert lo == pytest.approx(b.edges_hz[0] / 2) and hi == pytest.approx(0.45 * 48000)
+        f = S.band_tones(b, d.sample_rate_hz)
+        assert len(f) == 12 and np.all(np.diff(np.log(f)) > 0)
+
+
+class TestMeasurement:
+    def test_fit_recovers_tones_with_gaps(self):
+        fs, freqs = 8000.0, np.array([100.0, 230.0, 1000.0])
+        n = np.arange(4000)
+        x = (3.0 * np.cos(2 * np.pi * 100 * n / fs + 0.4) + 0.5 * np.cos(2 * np.pi * 230 * n / fs)
+             + 2.0 * np.cos(2 * np.pi * 1000 * n / fs - 1.0) + 7.0)
+        keep = np.ones(len(n), bool)
+        keep[500:900] = keep[2000:2100] = False  # lost blocks
+        a = S.fit_tones(x[keep], freqs, fs, n[keep])
+        np.testing.assert_allclose(np.abs(a), [3.0, 0.5, 2.0], rtol=1e-9)
+        np.testing.assert_allclose(np.angle(a[[0, 2]]), [0.4, -1.0], atol=1e-9)
+
+    def test_multitone_peak(self):
+        x = S.multitone(np.geomspace(50, 5000, 12), 19230.769, 5000)
+        assert x.dtype == np.int16 and np.max(np.abs(x)) == S.TONE_PEAK
+
+    def test_settle_follows_the_slowest_pole(self):
+        d = design("resonator")
+        qd = d.quantized
+        narrow = S.settle_samples(qd, 0)  # 82 Hz, 8 Hz wide
+        tau = qd.fs / (np.pi * 8.0)       # resonator envelope time constant, samples
+        assert narrow > 5 * tau
+        assert S.settle_samples(design("classic").quantized, 2) < narrow
+
+    def test_led_rules(self):
+        d = design("classic")
+        bass, fs = d.filters.bands[0], d.sample_rate_hz
+        assert S.designed_on(bass, 300, fs) and not S.designed_on(bass, 1500, fs)
+        assert S.near_edge(bass, 820) and not S.near_edge(bass, 900)
