@@ -14,6 +14,7 @@ from . import params as params_mod
 from . import report_analog as ra
 from .outfiles import FilePlan, with_banner
 from .simulate import design_mapping
+from .units import fmt_farad, fmt_hz_list, fmt_ohm
 
 if TYPE_CHECKING:
     from .design import Design
@@ -21,23 +22,7 @@ if TYPE_CHECKING:
 REPORT_NAME = "REPORT.md"
 
 
-def _hz(values: Any) -> str:
-    return " / ".join(f"{v:,.1f}" for v in values) if values else "–"
 
-
-def _ohm(r: float) -> str:
-    if r >= 1e6:
-        return f"{r / 1e6:.3g} MΩ"
-    if r >= 1e3:
-        return f"{r / 1e3:.3g} kΩ"
-    return f"{r:.3g} Ω"
-
-
-def _farad(c: float) -> str:
-    for scale, unit in ((1e-6, "µF"), (1e-9, "nF"), (1e-12, "pF")):
-        if c >= scale:
-            return f"{c / scale:.3g} {unit}"
-    return f"{c:.3g} F"
 
 
 def _table(head: list[str], rows: list[list[str]]) -> list[str]:
@@ -51,10 +36,10 @@ def design_section(design: Design) -> list[str]:
     rows = []
     series = design.config.get("analog", {}).get("e_series", "E24")
     for b, w in zip(design.filters.bands, design.wiring, strict=True):
-        parts = [f"{_ohm(r)} → {_ohm(p)} ({f:,.1f} Hz)" for r, p, f in
+        parts = [f"{fmt_ohm(r)} → {fmt_ohm(p)} ({f:,.1f} Hz)" for r, p, f in
                  zip(b.resistors_ohm, b.resistors_e_series_ohm, b.e_series_cutoffs_hz,
                      strict=True)]
-        rows.append([b.name, b.type, b.filter, _hz(b.cutoffs_hz), _hz(b.edges_hz),
+        rows.append([b.name, b.type, b.filter, fmt_hz_list(b.cutoffs_hz), fmt_hz_list(b.edges_hz),
                      design.board.pin_name(w.led_pin), f"`{w.color}`",
                      "<br>".join(parts) or "–"])
     lines = ["## Bands", ""]
@@ -62,7 +47,7 @@ def design_section(design: Design) -> list[str]:
                      f"R exact → {series} part (cutoff)"], rows)
     caps = sorted({b.capacitor_f for b in design.filters.bands if b.capacitor_f})
     if caps:
-        lines += [f"RC sections use C = {', '.join(_farad(c) for c in caps)} (the analog twin; "
+        lines += [f"RC sections use C = {', '.join(fmt_farad(c) for c in caps)} (the analog twin; "
                   "the firmware runs the digital sections below).", ""]
     trained = [b for b in design.filters.bands if b.training]
     for b in trained:
@@ -156,16 +141,16 @@ def _input_lines(design: Design, series: str) -> list[str]:
         f"(biased at VCC/2) on {el.logic_v:g} V. Output → R_aa → {pin}; C_aa from {pin} to GND.",
         "",
         f"If the module's output is AC-coupled or biased elsewhere (a MAX9814 sits at 1.25 V), "
-        f"re-bias it: module out → C_c = {_farad(bias.c_couple_f)} → a divider "
-        f"{_ohm(bias.r_top_ohm)} to {el.logic_v:g} V / {_ohm(bias.r_bottom_ohm)} to GND "
+        f"re-bias it: module out → C_c = {fmt_farad(bias.c_couple_f)} → a divider "
+        f"{fmt_ohm(bias.r_top_ohm)} to {el.logic_v:g} V / {fmt_ohm(bias.r_bottom_ohm)} to GND "
         f"(DC {bias.bias_v:.2f} V, high-pass corner {bias.highpass_hz:.1f} Hz) → R_aa → {pin}.",
         "",
         f"Anti-alias RC at the ADC pin (first order, corner near fs/4 = {aa.target_hz:,.0f} Hz, "
         f"well below fs/2 = {fs / 2:,.0f} Hz):",
         "",
         *_table(["part", "value"], [
-            ["R_aa", f"{_ohm(aa.r_ohm)} ({series})"],
-            ["C_aa", f"{_farad(aa.c_f)} (≫ the ADC's {ra.SH_CAPACITANCE_F * 1e12:g} pF "
+            ["R_aa", f"{fmt_ohm(aa.r_ohm)} ({series})"],
+            ["C_aa", f"{fmt_farad(aa.c_f)} (≫ the ADC's {ra.SH_CAPACITANCE_F * 1e12:g} pF "
                      "sample-and-hold)"],
             ["corner", f"{aa.corner_hz:,.0f} Hz"],
             ["at fs/2", f"{aa.attenuation_db(fs / 2):.1f} dB"],
@@ -187,7 +172,7 @@ def _led_lines(design: Design, series: str) -> list[str]:
     rows = [[d.band, d.pin, f"{d.color_name}, V_f ≈ {d.vf:g} V",
              f"{d.supply_v:g} V" + (" through the MOSFET switch below" if d.needs_mosfet else
                                     " from the pin"),
-             f"{_ohm(d.r_ohm)} ({series})", f"{d.current_a * 1e3:.1f} mA",
+             f"{fmt_ohm(d.r_ohm)} ({series})", f"{d.current_a * 1e3:.1f} mA",
              f"{d.resistor_w * 1e3:.0f} mW"] for d in drives]
     total = sum(d.current_a for d in drives)
     if any(d.needs_mosfet for d in drives):
@@ -212,9 +197,9 @@ def _led_lines(design: Design, series: str) -> list[str]:
         "### Strips and high-current LEDs",
         "",
         f"Above {el.pin_recommended_a * 1e3:.0f} mA, or for a 12 V LED strip, switch the low "
-        f"side with a logic-level N-MOSFET per band: {mos.parts}. Pin → {_ohm(mos.gate_ohm)} "
+        f"side with a logic-level N-MOSFET per band: {mos.parts}. Pin → {fmt_ohm(mos.gate_ohm)} "
         f"gate resistor (peak gate current {mos.gate_peak_a * 1e3:.0f} mA) → gate; "
-        f"{_ohm(mos.pulldown_ohm)} gate to source (keeps the strip off while the pin floats at "
+        f"{fmt_ohm(mos.pulldown_ohm)} gate to source (keeps the strip off while the pin floats at "
         "reset); source to GND; drain to the strip's − wire; strip + to its own supply; join "
         "the supply's GND to the board's GND. Dissipation in the MOSFET is I²·R_DS(on) (1 A "
         "through 50 mΩ: 50 mW, no heat sink).",

@@ -8,20 +8,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .units import fmt_farad, fmt_hz_list, fmt_ohm
+
 if TYPE_CHECKING:
     from .filters import FilterSet
-
-
-def _hz(values) -> str:
-    return " / ".join(f"{v:,.1f}" for v in values) if values else "-"
-
-
-def _ohm(value: float) -> str:
-    if value >= 1e6:
-        return f"{value / 1e6:.3g} MΩ"
-    if value >= 1e3:
-        return f"{value / 1e3:.3g} kΩ"
-    return f"{value:.4g} Ω"
 
 
 def filters_table(fset: FilterSet) -> Table:
@@ -34,11 +24,16 @@ def filters_table(fset: FilterSet) -> Table:
         for r, p, f in zip(
             b.resistors_ohm, b.resistors_e_series_ohm, b.e_series_cutoffs_hz, strict=True
         ):
-            parts.append(f"{_ohm(r)} → {_ohm(p)} → {f:,.1f}")
+            parts.append(f"{fmt_ohm(r)} → {fmt_ohm(p)} → {f:,.1f}")
         if b.capacitor_f is not None and parts:
-            parts.append(f"C = {b.capacitor_f:.3g} F")
+            parts.append(f"C = {fmt_farad(b.capacitor_f)}")
         table.add_row(
-            b.name, b.type, b.filter, _hz(b.cutoffs_hz), _hz(b.edges_hz), "\n".join(parts) or "-"
+            b.name,
+            b.type,
+            b.filter,
+            fmt_hz_list(b.cutoffs_hz),
+            fmt_hz_list(b.edges_hz),
+            "\n".join(parts) or "-",
         )
     return table
 

@@ -84,7 +84,7 @@ class TestAddReport:
         for band in classic.filters.bands:
             assert re.search(rf"^\| {band.name} \| {band.type} \| rc \|", text, re.M)
         assert "| bass | lowpass | rc | 800.0 | 800.0 | D9 |" in text
-        assert "199 Ω → 200 Ω" in text  # R for 800 Hz at 1 µF, snapped to E24
+        assert "198.9 Ω → 200 Ω" in text  # R for 800 Hz at 1 µF, snapped to E24
         assert "## Quantization" in text and "| bass | 0 |" in text
         assert f"`{classic.hash[:16]}`" in text
 
