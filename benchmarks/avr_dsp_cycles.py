@@ -3,11 +3,14 @@
     python benchmarks/avr_dsp_cycles.py [--json] [--samples N]
 
 Build flags are the firmware's (avr-gcc 5.4, -mmcu=atmega328p -DF_CPU=16000000L -Os -flto).
-For the classic and resonator examples it prints cycles per organ_process_sample() call (AVR
-assembly and portable C), per stage (cycle stamps written to GPIOR0), per section kind, the
-firmware-like ADC interrupt (entry/exit, ADC read, the core, LED PWM writes), and flash / RAM.
-Issue-3 targets: <= 70 cycles per first-order section, <= 120 per biquad, the whole classic
-organ per sample <= 50 % of 832 = 416 cycles.
+For every uno example (examples/*.toml at its own sample rate) it prints cycles per sample of
+the generated step run three ways (organ_process_sample(), the PROCESS path; the step inlined;
+the two-sample step of the firmware's interrupt), the filters alone and each control task, then
+the firmware-like pair interrupt (vector, register saves, ADC read, busy flags, the inlined
+two-sample step) as a share of the sample period; and per section kind the cost of one more
+section (one-band designs with one and with two sections, the step inlined and two-sample).
+Targets (issues 3 and 6): <= 70 cycles per first-order section, <= 120 per biquad, the whole
+classic organ per sample <= 50 % of 832 = 416 cycles.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from scipy import signal
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -26,40 +30,56 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "avr_cycles"))
 
 import avr_run  # noqa: E402
-from dsp_examples import EXAMPLES, FS_UNO, drum_loop, rc_highpass, rc_lowpass  # noqa: E402
+from dsp_examples import FS_UNO, drum_loop, rc_highpass, rc_lowpass, resonator  # noqa: E402
 
+from designer import model  # noqa: E402
+from designer.config import load_config  # noqa: E402
+from designer.design import make_design  # noqa: E402
 from designer.quantize import BandSpec, quantize  # noqa: E402
 
 F_CPU = 16e6
 TARGETS = {"first_order": 70, "biquad": 120, "classic_per_sample": 416}
+EXAMPLES = ("classic", "learned", "resonator")
+SECTIONS = {
+    "lp1": lambda fs: rc_lowpass(3000, fs),
+    "hp1": lambda fs: rc_highpass(3000, fs),
+    "bq_gain": lambda fs: resonator(500, fs, bw=50),
+    "bq": lambda fs: signal.butter(2, 2000, fs=fs, output="sos"),
+}
 
 
 def _input(fs: float, n: int) -> np.ndarray:
     x, *_ = drum_loop(fs, bars=4)
-    x = np.resize(x, n).astype(np.int32)
+    x = np.resize(x, n - n % 2).astype(np.int32)
     return ((x >> 6) << 6).astype(np.int16)  # a 10-bit ADC
 
 
-def _per_call(harness, elf, x, nb, build) -> dict:
-    _, _, _, pairs = avr_run.run_kernel(harness, elf, x, nb, build)
-    n, total, lo, hi = pairs["1>2"]
-    return {"mean": (total - n) / n, "min": lo - 1, "max": hi - 1}
+def _kernel(harness, build, qd, x, step: str, name: str, asm: bool = True) -> dict:
+    elf = avr_run.build_program(qd, build, name, step=step, asm=asm)
+    pairs = step == "pairs"
+    out, stamps = avr_run.run_kernel(harness, elf, x, qd.n_bands, build, pairs=pairs)
+    ref = model.run(qd, x)
+    rows = slice(1, None, 2) if pairs else slice(None)
+    exact = bool(np.array_equal(out.y, ref.y[rows]) and np.array_equal(out.led, ref.led[rows]))
+    c = avr_run.sample_cycles(stamps)
+    k = 2 if pairs else 1
+    return {"bit_exact": exact, "mean": c["all"]["mean"] / k, "max_step": c["all"]["max"],
+            "filters": c["filters"]["mean"] / k,
+            "tasks": {t: round(v["mean"]) for t, v in c["tasks"].items()},
+            "size": avr_run.program_size(elf)}
 
 
-def _fo_section_cost(harness, build, x) -> dict:
-    """LP1 / HP1 inside the assembly band loop: the difference between one-band designs with
-    one and with two sections of the kind."""
-    fs = FS_UNO
+def _section_costs(harness, build, x) -> dict:
     out = {}
-    for kind, make in (("lp1", rc_lowpass), ("hp1", rc_highpass)):
-        means = []
-        for n in (1, 2):
-            sos = np.vstack([make(3000, fs)] * n)
-            qd = quantize([BandSpec("b", sos, (100.0, 2000.0))], fs, "fixed")
-            elf = avr_run.build_program(qd, build, f"fo_{kind}{n}", marks=True)
-            stages = avr_run.section_cycles(avr_run.run_kernel(harness, elf, x, 1, build)[3])
-            means.append(stages["all_bands_asm"]["mean"])
-        out[kind] = means[1] - means[0]
+    for kind, make in SECTIONS.items():
+        out[kind] = {}
+        for step in ("inline", "pairs"):
+            means = []
+            for n in (1, 2):
+                sos = np.vstack([make(FS_UNO)] * n)
+                qd = quantize([BandSpec("b", sos, (100.0, 2000.0))], FS_UNO, "fixed")
+                means.append(_kernel(harness, build, qd, x, step, f"sec_{kind}{n}")["filters"])
+            out[kind][step] = means[1] - means[0]
     return out
 
 
@@ -68,39 +88,29 @@ def measure(n_samples: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         build = Path(tmp)
         harness = avr_run.build_harness(build)
-        for name in ("classic", "resonator"):
-            fs, bands, ar = EXAMPLES[name]()
-            qd = quantize(bands, fs, ar)
-            x = _input(fs, n_samples)
-            period = F_CPU / fs
-            d: dict = {"fs": fs, "cycles_per_sample_available": period}
-            elf = avr_run.build_program(qd, build, f"{name}_asm")
-            d["process_sample_asm"] = _per_call(harness, elf, x, qd.n_bands, build)
-            d["size"] = avr_run.program_size(elf)
-            elf = avr_run.build_program(qd, build, f"{name}_c", asm=False)
-            d["process_sample_portable_c"] = _per_call(harness, elf, x, qd.n_bands, build)
-            elf = avr_run.build_program(qd, build, f"{name}_marks", marks=True)
-            d["stages"] = avr_run.section_cycles(
-                avr_run.run_kernel(harness, elf, x, qd.n_bands, build)[3])
-            elf = avr_run.build_program(qd, build, f"{name}_sections", section_marks=True)
-            d["stages_c_path"] = avr_run.section_cycles(
-                avr_run.run_kernel(harness, elf, x, qd.n_bands, build)[3])
+        for name in EXAMPLES:
+            d = make_design(load_config(ROOT / "examples" / f"{name}.toml"))
+            qd = d.quantized
+            x = _input(d.sample_rate_hz, n_samples)
+            period = F_CPU / d.sample_rate_hz
+            r: dict = {"fs": d.sample_rate_hz, "cycles_per_sample_available": period,
+                       "ctl_period": qd.ctl_period}
+            for step in avr_run.KERNEL_STEPS:
+                r[step] = _kernel(harness, build, qd, x, step, f"{name}_{step}")
+            r["portable_c_process"] = _kernel(harness, build, qd, x, "process", f"{name}_c",
+                                              asm=False)
             elf = avr_run.build_program(qd, build, f"{name}_isr", isr=True)
-            try:
-                d["isr"] = avr_run.run_isr(harness, elf, x[:2000], build)
-            except RuntimeError:
-                d["isr"] = {"overrun": True}  # the interrupt outlasts a conversion
-            isr_mean = d["isr"].get("mean")
-            d["isr_share_of_sample_period"] = isr_mean / period if isr_mean else None
-            res["designs"][name] = d
-        res["first_order_in_asm_loop"] = _fo_section_cost(harness, build, _input(FS_UNO, 1500))
+            r["isr"] = avr_run.run_isr(harness, elf, x, build)
+            r["isr_share_of_sample_period"] = r["isr"]["mean"] / period
+            res["designs"][name] = r
+        res["per_section"] = _section_costs(harness, build, _input(FS_UNO, 2000))
     return res
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="print one JSON document")
-    ap.add_argument("--samples", type=int, default=3000, help="samples per measurement")
+    ap.add_argument("--samples", type=int, default=8000, help="samples per measurement")
     args = ap.parse_args()
     missing = avr_run.tools_missing()
     if missing:
@@ -110,28 +120,22 @@ def main() -> int:
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
-    for name, d in res["designs"].items():
-        print(f"== {name}: fs {d['fs']:.0f} Hz, {d['cycles_per_sample_available']:.0f} cycles "
-              f"per sample; flash {d['size'].get('.text', 0) + d['size'].get('.data', 0)} B, "
-              f"RAM {d['size'].get('.data', 0) + d['size'].get('.bss', 0)} B (test program)")
-        for k in ("process_sample_asm", "process_sample_portable_c"):
-            v = d[k]
-            print(f"   {k:28} mean {v['mean']:7.1f}  min {v['min']:5d}  max {v['max']:5d}")
-        isr = d["isr"]
-        if isr.get("overrun"):
-            print("   ADC interrupt: longer than one conversion (overrun)")
-        else:
-            print(f"   ADC interrupt (all included)  mean {isr['mean']:7.1f}  max {isr['max']:5d}"
-                  f"  = {100 * d['isr_share_of_sample_period']:.0f} % of the sample period")
-        for stage, v in d["stages"].items():
-            print(f"     {stage:26} mean {v['mean']:7.1f}  max {v['max']:5}")
-        for stage in ("lp1", "hp1", "bq_gain", "bq"):
-            if stage in d["stages_c_path"]:
-                v = d["stages_c_path"][stage]
-                print(f"     {stage + ' (C loop)':26} mean {v['mean']:7.1f}  max {v['max']:5}")
-    fo = res["first_order_in_asm_loop"]
-    print(f"first-order section in the assembly loop: LP1 {fo['lp1']:.1f}, HP1 {fo['hp1']:.1f} "
-          f"cycles (target <= {TARGETS['first_order']})")
+    for name, r in res["designs"].items():
+        print(f"== {name}: fs {r['fs']:.2f} Hz, {r['cycles_per_sample_available']:.0f} cycles "
+              f"per sample, control every {r['ctl_period']} samples")
+        for step in (*avr_run.KERNEL_STEPS, "portable_c_process"):
+            v = r[step]
+            print(f"   {step:20} mean {v['mean']:7.1f} (filters {v['filters']:6.1f})  "
+                  f"max step {v['max_step']:5d}  bit-exact {v['bit_exact']}")
+        print(f"   control tasks (cycles each, once per round): {r['pairs']['tasks']}")
+        isr = r["isr"]
+        print(f"   pair interrupt, all included: mean {isr['mean']:6.1f} per sample "
+              f"({100 * r['isr_share_of_sample_period']:.1f} % of the period), max "
+              f"{isr['max']} per interrupt")
+    print("one more section (cycles per sample): " + ", ".join(
+        f"{k} {v['inline']:.0f} / {v['pairs']:.0f}" for k, v in res["per_section"].items())
+        + f" (step inlined / two-sample step; targets <= {TARGETS['first_order']} first-order,"
+        f" <= {TARGETS['biquad']} biquad)")
     return 0
 
 

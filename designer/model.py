@@ -21,8 +21,9 @@ M32 = 0xFFFFFFFF
 GAMMA17 = (0, 1, 3, 6, 12, 20, 29, 41, 55, 72, 91, 112, 135, 161, 190, 221, 255)
 AGC_LOW, AGC_GMIN = 224, 16
 RELONSET_SHIFT = 1
-TASKS = 6  # ORGAN_TASKS
-F_GATE, F_A, F_ONSET, F_SHARE = 1, 2, 4, 8
+TRANSIENT_MS = 20  # ORGAN_TRANSIENT_MS
+DECAY_SHIFT = 2  # ORGAN_DECAY_SHIFT
+SLOW_ROUNDS = 4  # ORGAN_SLOW_ROUNDS
 
 
 def alpha(ms: int, ctl_hz: int) -> int:
@@ -35,16 +36,18 @@ def alpha(ms: int, ctl_hz: int) -> int:
 def derive(qd: QuantizedDesign, values: dict[str, int]) -> dict[str, int]:
     """organ_derive(): the coefficients the core computes from the parameters."""
     hz = qd.ctl_hz
+    slow_hz = (hz + SLOW_ROUNDS // 2) // SLOW_ROUNDS  # the slow tasks' rate
     mfs = max(qd.lvl_k >> 1, 256)
     return {
         "a_att": alpha(values["attack_ms"], hz),
         "a_rel": alpha(values["release_ms"], hz),
         "a_sm": alpha(values["smoothing_ms"], hz),
-        "a_slow": alpha(values["slow_ms"], hz),
-        "a_agc": alpha(values["agc_release_ms"], hz),
+        "a_slow": alpha(values["slow_ms"], slow_hz),
+        "a_agc": alpha(values["agc_release_ms"], slow_hz),
         "hold_ticks": min((values["hold_ms"] * hz + 500) // 1000, 65535),
         "squelch_m": (values["squelch"] * qd.lvl_k) >> 16,
         "kb": min((255 * 65536 + mfs // 2) // mfs, 65535),
+        "age_max": min(max((TRANSIENT_MS * hz + 500) // 1000, 1), 255),
     }
 
 
@@ -99,15 +102,20 @@ class Model:
         self.dc_m = z()
         self.ref, self.gate, self.thr_on, self.thr_off, self.share = z(), z(), z(), z(), z()
         self.agc_g, self.gc = z() + 256, z()
-        self.task = self.chan = 0
+        # the gate and the brightness factor from the start, not from the first AGC round
+        self.gate = self.gate + self.k["squelch_m"]
+        g = 256 if self.values["agc"] else self.values["gain"]
+        self.gc = self.gc + min((self.k["kb"] * g) >> 8, 65535)
+        self.tick = self.rounds = 0
         self.overflows = z()
+        self.lmax, self.lmax_now, self.age, self.share_open = z(), z(), z(), z()
         self.level = [z() for _ in range(nb)]
         self.env_out = [z() for _ in range(nb)]
-        self.flags = [z() for _ in range(nb)]
         self.on = [z() for _ in range(nb)]
         self.led = [z() for _ in range(nb)]
         self.hold = [z() for _ in range(nb)]
         self.rect = [z() for _ in range(nc)]
+        self.m = [z() for _ in range(nc)]
         self.env = [z() for _ in range(nc)]
         self.sm = [z() for _ in range(nc)]
         self.slow = [z() for _ in range(nc)]
@@ -153,104 +161,97 @@ class Model:
         st[0], st[1] = y, d
         return y >> 16
 
-    # -- control tasks (organ_control: TASKS micro-tasks per channel) -----------------------
-    def _ctl_env(self, c: int) -> None:
-        rs = self.qd.rect_shift
-        m = (self.rect[c] + (1 << (rs - 1))) >> rs
-        m = self._where(m > 65535, 65535, m)
-        self.rect[c] = self._zeros()
-        self.env[c] = self._onepole(self.env[c], m, self.k["a_att"], self.k["a_rel"])
+    # -- control tasks (organ_control: task t on sample 2 t + 1 of each round) ------------------
+    def _poles(self, c: int) -> None:
+        k = self.k
+        self.env[c] = self._onepole(self.env[c], self.m[c], k["a_att"], k["a_rel"])
+        self.sm[c] = self._onepole(self.sm[c], self.env[c] >> 16, k["a_sm"], k["a_sm"])
+        if self.rounds % SLOW_ROUNDS == 0:
+            self.slow[c] = self._onepole(self.slow[c], self.sm[c] >> 16, k["a_slow"],
+                                         k["a_slow"])
 
-    def _ctl_ref(self) -> None:
+    def _ctl_windows(self) -> None:
+        self.rounds = (self.rounds + 1) & 0xFF
+        rs = self.qd.rect_shift
+        for c in range(self.qd.n_bands + 1):
+            m = (self.rect[c] + (1 << (rs - 1))) >> rs
+            self.m[c] = self._where(m > 65535, 65535, m)
+            self.rect[c] = self._zeros()
+
+    def _ctl_input(self) -> None:
+        v, k = self.values, self.k
+        self._poles(0)
+        sm, slow = self.sm[0] >> 16, self.slow[0] >> 16
+        self.thr_on = (sm * v["on_threshold"]) >> 15
+        self.thr_off = (sm * v["off_threshold"]) >> 15
+        self.share = (sm * v["share"]) >> 15
+        onset = (sm > k["squelch_m"]) & (sm * 256 >= slow * v["onset"])
+        self.age = self._where(onset, self._where(self.age < 255, self.age + 1, self.age), 0)
+        # from the second round of an onset: the loudest band of the round before is known
+        self.share_open = (self.age >= 2) & (self.age <= k["age_max"] + 1)
+        self.lmax, self.lmax_now = self.lmax_now, self._zeros()
+
+    def _ctl_agc(self) -> None:
+        if self.rounds % SLOW_ROUNDS:
+            return
         v, k = self.values, self.k
         sm = self.sm[0] >> 16
         self.ref = self._where(sm >= self.ref >> 16, self.sm[0],
                                self._onepole(self.ref, sm, 0, k["a_agc"]))
         g = ((self.ref >> 16) * v["gate"]) >> 15
         self.gate = self._where(g > k["squelch_m"], g, k["squelch_m"])
-
-    def _ctl_thresholds(self) -> None:
-        v = self.values
-        sm = self.sm[0] >> 16
-        self.thr_on = (sm * v["on_threshold"]) >> 15
-        self.thr_off = (sm * v["off_threshold"]) >> 15
-        self.share = (sm * v["share"]) >> 15
-
-    def _ctl_agc(self) -> None:
-        if self.values["agc"]:
-            v = ((self.ref >> 16) * self.gc) >> 16
+        if v["agc"]:
+            lv = ((self.ref >> 16) * self.gc) >> 16
             g = self.agc_g
             dec = self._where(g > AGC_GMIN, g - (g >> 5) - 1, g)
             inc = self._where(g < 65535 - (65535 >> 5) - 1, g + (g >> 5) + 1, g)
-            g = self._where(v > 255, dec, self._where(v < AGC_LOW, inc, g))
+            g = self._where(lv > 255, dec, self._where(lv < AGC_LOW, inc, g))
             self.agc_g = g
         else:
-            g = self.values["gain"]
-        t = (self.k["kb"] * g) >> 8
+            g = v["gain"]
+        t = (k["kb"] * g) >> 8
         self.gc = self._where(t > 65535, 65535, t)
 
-    def _ctl_level(self, b: int) -> None:
-        sm = self.sm[b + 1] >> 16
+    def _ctl_band(self, b: int) -> None:
+        w = self._where
+        loudest = (self.share_open != 0) & (self.level[b] >= self.lmax)
+        self._poles(b + 1)
+        sm, slow = self.sm[b + 1] >> 16, self.slow[b + 1] >> 16
         norm = int(self.qd.bands[b].norm) & 0xFFFF
         lv = (sm * norm) >> 8
+        lv = w(lv > 65535, 65535, lv)
         self.level[b] = lv
-        thr = self._where(self.on[b] != 0, self.thr_off, self.thr_on)
-        onset = sm * 256 >= (self.slow[b + 1] >> 16) * self.values["onset"]
-        f = (self._where(lv > self.gate, F_GATE, 0) | self._where(lv >= thr, F_A, 0)
-             | self._where(onset, F_ONSET, 0) | self._where(lv >= self.share, F_SHARE, 0))
-        self.flags[b] = f
-
-    def _ctl_decide(self, b: int) -> None:
-        f = self.flags[b]
-        norm = int(self.qd.bands[b].norm) & 0xFFFF
-        lv = self.level[b]
-        sn = ((self.slow[b + 1] >> 16) * norm) >> 8
-        lv16 = self._where(lv > 65535, 65535, lv)
-        fl = self._where(sn > 65535, 65535, sn)
-        fl = self._where(fl < self.gate, self.gate, fl)
-        rel = ((lv16 * (self.slow[0] >> 16)) >> RELONSET_SHIFT) > fl * (self.sm[0] >> 16)
-        trans = ((f & F_SHARE) != 0) | rel
-        want = ((f & F_GATE) != 0) & (((f & F_A) != 0) | (((f & F_ONSET) != 0) & trans))
-        want = self._where(want, 1, 0)
+        self.lmax_now = w(lv > self.lmax_now, lv, self.lmax_now)
+        thr = w(self.on[b] != 0, self.thr_off, self.thr_on)
+        spectral = (lv >= thr) & (sm >= (slow >> DECAY_SHIFT))
+        onset = sm * 256 >= slow * self.values["onset"]
+        share = (lv >= self.share) & loudest
+        sn = (slow * norm) >> 8
+        fl = w(sn > 65535, 65535, sn)
+        fl = w(fl < self.gate, self.gate, fl)
+        rel = ((lv * (self.slow[0] >> 16)) >> RELONSET_SHIFT) > fl * (self.sm[0] >> 16)
+        want = w((lv > self.gate) & (spectral | (onset & (share | rel))), 1, 0)
         on, hold = self.on[b], self.hold[b]
         change = (hold == 0) & (want != on)
-        self.on[b] = self._where(change, want, on)
-        self.hold[b] = self._where(hold > 0, hold - 1,
-                                   self._where(change, self.k["hold_ticks"], hold))
-
-    def _ctl_led(self, b: int) -> None:
-        lv = self.level[b]
-        lv = self._where(lv > 65535, 65535, lv)
+        self.on[b] = w(change, want, on)
+        self.hold[b] = w(hold > 0, hold - 1, w(change, self.k["hold_ticks"], hold))
         lin = (lv * self.gc) >> 16
-        lin = self._where(lin > 255, 255, lin)
+        lin = w(lin > 255, 255, lin)
         led = gamma(lin, self.xp)
-        led = self._where(led == 0, 1, led)
-        self.led[b] = self._where(self.on[b] != 0, led, 0)
+        led = w(led == 0, 1, led)
+        self.led[b] = w(self.on[b] != 0, led, 0)
+        self.env_out[b] = w(sm > 32767, 32767, sm)
 
     def _control(self) -> None:
-        ch, task = self.chan, self.task
-        k = self.k
-        if task == 0:
-            self._ctl_env(ch)
-        elif task == 1:
-            self.sm[ch] = self._onepole(self.sm[ch], self.env[ch] >> 16, k["a_sm"], k["a_sm"])
-            if ch:
-                e = self.sm[ch] >> 16
-                self.env_out[ch - 1] = self._where(e > 32767, 32767, e)
-        elif task == 2:
-            self.slow[ch] = self._onepole(self.slow[ch], self.sm[ch] >> 16, k["a_slow"],
-                                          k["a_slow"])
-        elif task == 3:
-            self._ctl_ref() if ch == 0 else self._ctl_level(ch - 1)
-        elif task == 4:
-            self._ctl_thresholds() if ch == 0 else self._ctl_decide(ch - 1)
+        t = self.tick >> 1
+        if t == 0:
+            self._ctl_windows()
+        elif t == 1:
+            self._ctl_input()
+        elif t == self.qd.n_bands + 2:
+            self._ctl_agc()
         else:
-            self._ctl_agc() if ch == 0 else self._ctl_led(ch - 1)
-        task += 1
-        if task == TASKS:
-            task = 0
-            ch = 0 if ch + 1 > self.qd.n_bands else ch + 1
-        self.chan, self.task = ch, task
+            self._ctl_band(t - 2)
 
     # -- processing ---------------------------------------------------------------------------
     def process(self, samples: np.ndarray, reset: bool = False) -> Outputs:
@@ -278,6 +279,7 @@ class Model:
             plan.append((band.in_shift, secs))
             k0 += ns
         dc = qd.dc_coef
+        tasks = qd.ctl_tasks
         for i in range(n):
             xd = self._sat16(xs[i] - (self.dc_m >> 16))
             self.dc_m = _s32(self.dc_m + dc * xd)
@@ -289,13 +291,18 @@ class Model:
                 self.rect[b + 1] = self.rect[b + 1] + abs(v)
                 if batch:
                     y[:, i, b] = v
+                else:
+                    y[i, b] = v
+            if self.tick % 2 == 1 and self.tick < 2 * tasks:
+                self._control()
+            self.tick = 0 if self.tick + 1 == qd.ctl_period else self.tick + 1
+            for b in range(nb):
+                if batch:
                     env[:, i, b] = self.env_out[b]
                     led[:, i, b] = self.led[b]
                 else:
-                    y[i, b] = v
                     env[i, b] = self.env_out[b]
                     led[i, b] = self.led[b]
-            self._control()
         ovf = self.overflows
         return Outputs(y=y, env=env, led=led,
                        overflows=int(np.max(ovf)) if batch else int(ovf))

@@ -11,7 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from designer.model import F_A, F_GATE, F_ONSET, F_SHARE, TASKS, derive, gamma, resolve_params
+from designer.model import (
+    DECAY_SHIFT,
+    SLOW_ROUNDS,
+    derive,
+    gamma,
+    resolve_params,
+)
 from designer.qdesign import Outputs, QuantizedDesign
 
 F = np.float32
@@ -52,14 +58,20 @@ class FloatModel:
         self.dc_m, self.ref = z(), z()
         self.gate, self.thr_on, self.thr_off, self.share = z(), z(), z(), z()
         self.agc_g, self.gc = z() + F(1), z()
-        self.task = self.chan = 0
+        # the gate and the brightness factor from the start, not from the first AGC round
+        v = self.values
+        self.gate = self.gate + F(v["squelch"]) * SINE_LEVEL
+        g = self.agc_g if v["agc"] else z() + F(v["gain"]) * F(1.0 / 256.0)
+        self.gc = KB * g
+        self.tick = self.rounds = 0
+        self.lmax, self.lmax_now, self.age, self.share_open = z(), z(), self._zi(), self._zi()
         self.level = [z() for _ in range(nb)]
         self.env_out = [z() for _ in range(nb)]
-        self.flags = [self._zi() for _ in range(nb)]
         self.on = [self._zi() for _ in range(nb)]
         self.led = [self._zi() for _ in range(nb)]
         self.hold = [self._zi() for _ in range(nb)]
         self.rect = [z() for _ in range(nc)]
+        self.m = [z() for _ in range(nc)]
         self.env = [z() for _ in range(nc)]
         self.sm = [z() for _ in range(nc)]
         self.slow = [z() for _ in range(nc)]
@@ -94,94 +106,94 @@ class FloatModel:
         st[0], st[1] = y, d
         return y
 
-    def _ctl_env(self, c: int) -> None:
-        m = self.rect[c] / F(self.qd.ctl_period)
-        self.rect[c] = self._z()
-        self.env[c] = self._onepole(self.env[c], m, self.k["a_att"], self.k["a_rel"])
+    def _poles(self, c: int) -> None:
+        k = self.k
+        self.env[c] = self._onepole(self.env[c], self.m[c], k["a_att"], k["a_rel"])
+        self.sm[c] = self._onepole(self.sm[c], self.env[c], k["a_sm"], k["a_sm"])
+        if self.rounds % SLOW_ROUNDS == 0:
+            self.slow[c] = self._onepole(self.slow[c], self.sm[c], k["a_slow"], k["a_slow"])
 
-    def _ctl_ref(self) -> None:
+    def _ctl_windows(self) -> None:
+        self.rounds = (self.rounds + 1) & 0xFF
+        n = F(self.qd.ctl_period)
+        for c in range(self.qd.n_bands + 1):
+            self.m[c] = self.rect[c] / n
+            self.rect[c] = self._z()
+
+    def _ctl_input(self) -> None:
         v, k = self.values, self.k
-        sm = self.sm[0]
         sq = F(v["squelch"]) * SINE_LEVEL
-        self.ref = self._where(sm >= self.ref, sm, self._onepole(self.ref, sm, 0, k["a_agc"]))
-        g = self.ref * (F(v["gate"]) * Q15)
-        self.gate = self._where(g > sq, g, sq)
-
-    def _ctl_thresholds(self) -> None:
-        v = self.values
-        sm = self.sm[0]
+        self._poles(0)
+        sm, slow = self.sm[0], self.slow[0]
         self.thr_on = sm * (F(v["on_threshold"]) * Q15)
         self.thr_off = sm * (F(v["off_threshold"]) * Q15)
         self.share = sm * (F(v["share"]) * Q15)
+        onset = (sm > sq) & (sm >= slow * (F(v["onset"]) * F(1.0 / 256.0)))
+        self.age = self._where(onset, self._where(self.age < 255, self.age + 1, self.age), 0)
+        self.share_open = (self.age >= 2) & (self.age <= k["age_max"] + 1)
+        self.lmax, self.lmax_now = self.lmax_now, self._z()
 
     def _ctl_agc(self) -> None:
-        if self.values["agc"]:
-            v = self.ref * self.gc
+        if self.rounds % SLOW_ROUNDS:
+            return
+        v, k = self.values, self.k
+        sq = F(v["squelch"]) * SINE_LEVEL
+        sm = self.sm[0]
+        self.ref = self._where(sm >= self.ref, sm, self._onepole(self.ref, sm, 0, k["a_agc"]))
+        g = self.ref * (F(v["gate"]) * Q15)
+        self.gate = self._where(g > sq, g, sq)
+        if v["agc"]:
+            lv = self.ref * self.gc
             g = self.agc_g
             dec = self._where(g > GMIN, g * F(0.96875), g)
             inc = self._where(g < GMAX, g * F(1.03125), g)
-            g = self._where(v > F(255), dec, self._where(v < F(224), inc, g))
+            g = self._where(lv > F(255), dec, self._where(lv < F(224), inc, g))
             self.agc_g = g
         else:
-            g = F(self.values["gain"]) * F(1.0 / 256.0)
+            g = F(v["gain"]) * F(1.0 / 256.0)
         self.gc = KB * g
 
-    def _ctl_level(self, b: int) -> None:
-        sm = self.sm[b + 1]
-        lv = sm * F(self.qd.bands[b].norm)
-        self.level[b] = lv
-        thr = self._where(self.on[b] != 0, self.thr_off, self.thr_on)
-        onset = sm >= self.slow[b + 1] * (F(self.values["onset"]) * F(1.0 / 256.0))
+    def _ctl_band(self, b: int) -> None:
         w = self._where
-        self.flags[b] = (w(lv > self.gate, F_GATE, 0) | w(lv >= thr, F_A, 0)
-                         | w(onset, F_ONSET, 0) | w(lv >= self.share, F_SHARE, 0))
-
-    def _ctl_decide(self, b: int) -> None:
-        f = self.flags[b]
-        fl = self.slow[b + 1] * F(self.qd.bands[b].norm)
-        fl = self._where(fl < self.gate, self.gate, fl)
-        rel = (self.level[b] * self.slow[0]) * F(0.5) > fl * self.sm[0]
-        trans = ((f & F_SHARE) != 0) | rel
-        want = ((f & F_GATE) != 0) & (((f & F_A) != 0) | (((f & F_ONSET) != 0) & trans))
-        want = self._where(want, 1, 0)
+        loudest = (self.share_open != 0) & (self.level[b] >= self.lmax)
+        self._poles(b + 1)
+        sm, slow = self.sm[b + 1], self.slow[b + 1]
+        norm = F(self.qd.bands[b].norm)
+        lv = sm * norm
+        self.level[b] = lv
+        self.lmax_now = w(lv > self.lmax_now, lv, self.lmax_now)
+        thr = w(self.on[b] != 0, self.thr_off, self.thr_on)
+        spectral = (lv >= thr) & (sm >= slow * (F(1.0) / F(1 << DECAY_SHIFT)))
+        onset = sm >= slow * (F(self.values["onset"]) * F(1.0 / 256.0))
+        share = (lv >= self.share) & loudest
+        fl = slow * norm
+        fl = w(fl < self.gate, self.gate, fl)
+        rel = (lv * self.slow[0]) * F(0.5) > fl * self.sm[0]
+        want = w((lv > self.gate) & (spectral | (onset & (share | rel))), 1, 0)
         on, hold = self.on[b], self.hold[b]
         change = (hold == 0) & (want != on)
-        self.on[b] = self._where(change, want, on)
-        self.hold[b] = self._where(hold > 0, hold - 1,
-                                   self._where(change, self.k["hold_ticks"], hold))
-
-    def _ctl_led(self, b: int) -> None:
-        lin = self.level[b] * self.gc
+        self.on[b] = w(change, want, on)
+        self.hold[b] = w(hold > 0, hold - 1, w(change, self.k["hold_ticks"], hold))
+        lin = lv * self.gc
         if self.batch:
             li = np.where(lin >= F(255), 255, lin.astype(np.int64))
         else:
             li = 255 if lin >= F(255) else int(lin)
         led = gamma(li, np if self.batch else None)
-        led = self._where(led == 0, 1, led)
-        self.led[b] = self._where(self.on[b] != 0, led, 0)
+        led = w(led == 0, 1, led)
+        self.led[b] = w(self.on[b] != 0, led, 0)
+        self.env_out[b] = sm
 
     def _control(self) -> None:
-        ch, task = self.chan, self.task
-        k = self.k
-        if task == 0:
-            self._ctl_env(ch)
-        elif task == 1:
-            self.sm[ch] = self._onepole(self.sm[ch], self.env[ch], k["a_sm"], k["a_sm"])
-            if ch:
-                self.env_out[ch - 1] = self.sm[ch]
-        elif task == 2:
-            self.slow[ch] = self._onepole(self.slow[ch], self.sm[ch], k["a_slow"], k["a_slow"])
-        elif task == 3:
-            self._ctl_ref() if ch == 0 else self._ctl_level(ch - 1)
-        elif task == 4:
-            self._ctl_thresholds() if ch == 0 else self._ctl_decide(ch - 1)
+        t = self.tick >> 1
+        if t == 0:
+            self._ctl_windows()
+        elif t == 1:
+            self._ctl_input()
+        elif t == self.qd.n_bands + 2:
+            self._ctl_agc()
         else:
-            self._ctl_agc() if ch == 0 else self._ctl_led(ch - 1)
-        task += 1
-        if task == TASKS:
-            task = 0
-            ch = 0 if ch + 1 > self.qd.n_bands else ch + 1
-        self.chan, self.task = ch, task
+            self._ctl_band(t - 2)
 
     def process(self, samples: np.ndarray, reset: bool = False) -> Outputs:
         """Samples (n,) or (streams, n) int16; outputs float32 y/env and uint8 led."""
@@ -215,8 +227,15 @@ class FloatModel:
                     v = self._section(sec, st, v)
                 self.rect[b + 1] = self.rect[b + 1] + abs(v)
                 if self.batch:
-                    y[:, i, b], env[:, i, b], led[:, i, b] = v, self.env_out[b], self.led[b]
+                    y[:, i, b] = v
                 else:
-                    y[i, b], env[i, b], led[i, b] = v, self.env_out[b], self.led[b]
-            self._control()
+                    y[i, b] = v
+            if self.tick % 2 == 1 and self.tick < 2 * self.qd.ctl_tasks:
+                self._control()
+            self.tick = 0 if self.tick + 1 == self.qd.ctl_period else self.tick + 1
+            for b in range(nb):
+                if self.batch:
+                    env[:, i, b], led[:, i, b] = self.env_out[b], self.led[b]
+                else:
+                    env[i, b], led[i, b] = self.env_out[b], self.led[b]
         return Outputs(y=y, env=env, led=led, overflows=0)

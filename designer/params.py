@@ -53,7 +53,7 @@ PARAMS: tuple[Param, ...] = (
     Param("off_threshold", 5, "dB", "q15", 22932, 3277, 32767,
           "band level relative to the input level below which a lit band turns off"),
     Param("attack_ms", 6, "ms", "ms", 2, 0, 1000, "envelope attack time constant"),
-    Param("release_ms", 7, "ms", "ms", 60, 1, 5000, "envelope release time constant"),
+    Param("release_ms", 7, "ms", "ms", 50, 1, 5000, "envelope release time constant"),
     Param("hold_ms", 8, "ms", "ms", 0, 0, 5000,
           "minimum time an LED stays on or off after a change (0 = off; 334 keeps flashing "
           "under 3 Hz)"),

@@ -96,6 +96,11 @@ class QuantizedDesign:
         return len(self.bands)
 
     @property
+    def ctl_tasks(self) -> int:
+        """Control tasks per round (organ_dsp.h): windows, input, one per band and the AGC."""
+        return self.n_bands + 3
+
+    @property
     def n_sections(self) -> int:
         return sum(len(b.sections) for b in self.bands)
 

@@ -5,7 +5,10 @@ Arithmetic (docs/dsp.md has the derivations; ``organ_dsp.h`` is the C contract):
 - A bilinear first-order low-pass (b0 = b1) or high-pass (b0 = -b1) with unity passband gain,
   the RC twin, becomes an LP1/HP1 section: one unsigned Q16 coefficient ``c = round(b_lp 2^16)``
   (b_lp = (1 + a1) / 2) and a Q16.16 state. The pole stays at ``2c/2^16 - 1``; DC (LP) and
-  Nyquist (HP) gains stay exactly 1.
+  Nyquist (HP) gains stay exactly 1. Where the section's response moves by at most
+  ``BYTE_COEF_MAX_DB`` the coefficient is rounded to a multiple of 256 instead (``coef_bits`` 8:
+  the AVR keeps three state bytes and multiplies by one), and ``in_shift`` is chosen so that the
+  recursion's ``u = x + x1 - 2 hi(Y)`` is proven to fit int16.
 - Every other section becomes a BQ in "delta" form: ``beta = 1 - a2`` and
   ``gamma = 1 + a1 + a2`` share one exponent, chosen as large as the int16 mantissas allow. For
   poles near z = 1 (low frequencies, narrow resonators) beta and gamma are small, so the
@@ -36,6 +39,7 @@ from designer.qdesign import (
     QBand,
     QSection,
     QuantizedDesign,
+    SectionKind,
 )
 
 __all__ = ["BandSpec", "QuantizedDesign", "quantize", "MAX_ERROR_DB", "TARGET_ERROR_DB"]
@@ -47,8 +51,19 @@ TARGET_ERROR_DB = 0.25
 #: fraction of the int16 range a BQ output may use for the worst-case input
 HEADROOM = 0.97
 _FULL = 32768.0
-#: control micro-tasks per channel (ORGAN_TASKS in organ_dsp.h)
-CONTROL_TASKS = 6
+#: the control rate the schedule aims for (Hz): the tasks of a round run on its first samples,
+#: so an onset reaches the LEDs within a round and its tasks (~3.5 ms at 19.2 kHz)
+CONTROL_TARGET_HZ = 400.0
+#: the shortest control round, samples (240 Hz at the Uno's slower 9615 Hz)
+CONTROL_MIN_PERIOD = 40
+#: a first-order section takes a coefficient rounded to a multiple of 256 (one AVR multiply
+#: instead of four, three state bytes instead of four) when its own response moves by at most
+#: this over the band's passband (well inside TARGET_ERROR_DB; an RC band's -3 dB edge moves by
+#: about 1 %)
+BYTE_COEF_MAX_DB = 0.1
+#: a biquad mantissa is rounded to a multiple of 256 (8 x 16 multiplies) when the section's
+#: response moves by at most this
+BYTE_MANTISSA_MAX_DB = 0.05
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,17 +93,17 @@ def quantize(
         raise QuantizationError(f"fs must be a positive number of Hz, got {fs}")
     if not bands:
         raise QuantizationError("a design needs at least one band")
-    n = len(bands)
-    period = CONTROL_TASKS * (n + 1)
-    if period > 255:
-        raise QuantizationError(f"at most 41 bands fit the control schedule, got {n}")
+    period = control_schedule(len(bands), fs)
     rshift = max(1, math.ceil(math.log2(period)))
     dc_coef = int(round(65536 * (1 - math.exp(-2 * math.pi * DC_CORNER_HZ / fs))))
     dc_coef = min(max(dc_coef, 1), 255)  # one byte: the AVR kernel (corner >= 4.96 Hz at 8 kHz)
     qbands, reports = [], []
     for spec in bands:
         sos = _check_spec(spec, fs)
-        qb, rep = (_quantize_fixed if arithmetic == "fixed" else _quantize_float)(spec, sos, fs)
+        if arithmetic == "fixed":
+            qb, rep = _quantize_fixed(spec, sos, fs)
+        else:
+            qb, rep = _quantize_float(spec, sos, fs)
         qbands.append(qb)
         reports.append(rep)
     report = {
@@ -109,6 +124,20 @@ def quantize(
         param_defaults=tuple(params_mod.defaults(params).items()),
         report=report,
     )
+
+
+def control_schedule(n_bands: int, fs: float) -> int:
+    """Samples per control round for ``n_bands`` bands at ``fs`` Hz: about fs /
+    ``CONTROL_TARGET_HZ``, at least ``CONTROL_MIN_PERIOD`` (below ~13 kHz the tasks' share of a
+    sample would grow while the sound's own rise time, not the round, sets the latency), at
+    least two per task of the round's ``n_bands + 3`` (organ_dsp.h: one task every other
+    sample), at most 256 (the window sums are scaled by a shift of at most 8), and even, so that
+    a pair of samples from an even tick holds at most one task (the AVR interrupt's two-sample
+    step)."""
+    tasks = n_bands + 3
+    if 2 * tasks > 256:
+        raise QuantizationError(f"at most 125 bands fit the control schedule, got {n_bands}")
+    return min(max(2 * round(fs / (2 * CONTROL_TARGET_HZ)), CONTROL_MIN_PERIOD, 2 * tasks), 256)
 
 
 def _check_spec(spec: BandSpec, fs: float) -> np.ndarray:
@@ -132,7 +161,7 @@ def _check_spec(spec: BandSpec, fs: float) -> np.ndarray:
     return sos
 
 
-def _classify(row: np.ndarray) -> str:
+def _classify(row: np.ndarray) -> SectionKind:
     b0, b1, b2, _, a1, a2 = row
     if b2 == 0.0 and a2 == 0.0 and b0 != 0.0:
         tol = 1e-9 * abs(b0)
@@ -152,7 +181,7 @@ def _quantize_fixed(spec: BandSpec, sos: np.ndarray, fs: float) -> tuple[QBand, 
     last_problem = ""
     for in_shift in range(0, 9):
         try:
-            sections, srep = _fixed_sections(spec, sos, kinds, in_shift)
+            sections, srep = _fixed_sections(spec, sos, kinds, in_shift, fs)
         except _NoFit as e:
             last_problem = str(e)
             continue
@@ -165,17 +194,33 @@ class _NoFit(Exception):
     pass
 
 
-def _fixed_sections(spec: BandSpec, sos: np.ndarray, kinds: list[str], in_shift: int
-                    ) -> tuple[list[QSection], list[dict[str, Any]]]:
+def _fo_coefficient(row: np.ndarray, kind: SectionKind, passband_hz: tuple[float, float],
+                    fs: float) -> tuple[int, int]:
+    """(c, coef_bits) of an LP1/HP1 row: the Q16 coefficient of its low-pass recursion, rounded
+    to a multiple of 256 when that moves the section's response by at most BYTE_COEF_MAX_DB."""
+    b_lp = (1 + row[4]) / 2
+    c = int(round(b_lp * 65536))
+    m = int(round(b_lp * 256))
+    if 1 <= m <= 255 and m * 256 != c:
+        f = qm.passband_grid(passband_hz, fs)
+        h_f = qm.response([(row[:3], row[3:])], f, fs)
+        h_8 = qm.response([QSection(kind=kind, c=(m * 256, 0, 0, 0, 0)).coeffs("fixed")], f, fs)
+        if qm.error_db(h_8, h_f) <= BYTE_COEF_MAX_DB:
+            return m * 256, 8
+    return c, 8 if c % 256 == 0 and c // 256 <= 255 else 16
+
+
+def _fixed_sections(spec: BandSpec, sos: np.ndarray, kinds: list[str], in_shift: int,
+                    fs: float) -> tuple[list[QSection], list[dict[str, Any]]]:
     full = _FULL * 2.0**-in_shift   # bound on |band input|
+    lo_in, hi_in = -(32768 >> in_shift), 32767 >> in_shift  # exact range of the band input
     rows: list[tuple[np.ndarray, np.ndarray]] = []   # realised (b, a) so far, with scaling
     err = 0.0                                        # worst rounding error at the node, LSB
     sections, reps = [], []
     for k, (row, kind) in enumerate(zip(sos, kinds, strict=True)):
         rep: dict[str, Any] = {"index": k, "kind": kind}
         if kind in ("lp1", "hp1"):
-            b_lp = (1 + row[4]) / 2
-            c = int(round(b_lp * 65536))
+            c, bits = _fo_coefficient(row, kind, spec.passband_hz, fs)
             if not 1 <= c <= 65535:
                 raise QuantizationError(f"band {spec.name!r}: section {k} pole {-row[4]} cannot "
                                         f"be represented in Q16")
@@ -194,9 +239,14 @@ def _fixed_sections(spec: BandSpec, sos: np.ndarray, kinds: list[str], in_shift:
             else:
                 y_lp = qm.l1(h_lp) * full + err_lp
                 proof = "l1"
-            rep.update(state_bound=y_lp, state_proof=proof, coef_bits=16, wide=False)
+            rep.update(state_bound=y_lp, state_proof=proof, coef_bits=bits, wide=False)
             if y_lp > 32768:
                 raise _NoFit(f"section {k} state bound {y_lp:.0f} > 32768")
+            u_b = qm.u_bound(rows, lpb, lpa, full, err, err_lp, proof == "convex" and k == 0,
+                           lo_in, hi_in)
+            rep["u_bound"] = u_b
+            if u_b > 32767:
+                raise _NoFit(f"section {k}: x + x1 - 2 hi(Y) bound {u_b:.0f} > 32767")
             if kind == "hp1":
                 err = err + err_lp
                 h_out = qm.impulse(rows, (bq, aq))
@@ -207,7 +257,7 @@ def _fixed_sections(spec: BandSpec, sos: np.ndarray, kinds: list[str], in_shift:
                 err, bound = err_lp, y_lp
             rep.update(output_bound=bound, error_bound_lsb=err)
         else:
-            qs, bound, err = _fixed_bq(spec, k, row, kind, rows, full, err, rep)
+            qs, bound, err = _fixed_bq(spec, k, row, kind, rows, full, err, rep, fs)
             bq, aq = qs.coeffs("fixed")
         rep["pole_displacement"] = qm.pole_shift(row[3:], aq)
         rows.append((bq, aq))
@@ -216,9 +266,32 @@ def _fixed_sections(spec: BandSpec, sos: np.ndarray, kinds: list[str], in_shift:
     return sections, reps
 
 
+def _close(f: np.ndarray, fs: float, ba: tuple, ba_ref: tuple) -> bool:
+    """Whether section ba's response stays within BYTE_MANTISSA_MAX_DB of ba_ref's on f."""
+    h, h_ref = qm.response([ba], f, fs), qm.response([ba_ref], f, fs)
+    return qm.error_db(h, h_ref) <= BYTE_MANTISSA_MAX_DB
+
+
+def _byte_poles(mb: int, mg: int, fa: int, b: np.ndarray, f: np.ndarray, fs: float
+                ) -> tuple[int, int]:
+    """(mb, mg) with byte mantissas where the section stays stable and its response moves by at
+    most BYTE_MANTISSA_MAX_DB."""
+    def a_of(b_: int, g_: int) -> np.ndarray:
+        return np.array([1.0, (b_ + g_) * 2.0**-fa - 2.0, 1.0 - b_ * 2.0**-fa])
+
+    ref = (b, a_of(mb, mg))
+    b8, g8 = qm.byte_round(mb), qm.byte_round(mg)
+    for cb, cg in ((b8, g8), (b8, mg), (mb, g8)):
+        if cb and cg and (cb, cg) != (mb, mg):
+            a = a_of(cb, cg)
+            if qm.pole_radius(a[1], a[2]) < 1.0 and _close(f, fs, (b, a), ref):
+                return cb, cg
+    return mb, mg
+
+
 def _fixed_bq(spec: BandSpec, k: int, row: np.ndarray, kind: str,
               rows: list[tuple[np.ndarray, np.ndarray]], full: float, err_in: float,
-              rep: dict[str, Any]) -> tuple[QSection, float, float]:
+              rep: dict[str, Any], fs: float) -> tuple[QSection, float, float]:
     a1, a2 = row[4], row[5]
     beta, gamma = 1.0 - a2, 1.0 + a1 + a2
     try:
@@ -226,12 +299,14 @@ def _fixed_bq(spec: BandSpec, k: int, row: np.ndarray, kind: str,
     except ValueError as e:
         raise QuantizationError(f"band {spec.name!r}: section {k} poles: {e}") from None
     sh_pole = fa - 16
+    b = row[:3] if kind == "bq" else np.array([row[0], 0.0, 0.0])
+    grid = qm.passband_grid(spec.passband_hz, fs)
+    mb, mg = _byte_poles(mb, mg, fa, b, grid, fs)
     a_q = np.array([1.0, (mb + mg) * 2.0**-fa - 2.0, 1.0 - mb * 2.0**-fa])
     if qm.pole_radius(a_q[1], a_q[2]) >= 1.0:
         raise QuantizationError(
             f"band {spec.name!r}: section {k} becomes unstable when quantized (pole radius "
             f"{qm.pole_radius(a_q[1], a_q[2]):.7f})")
-    b = row[:3] if kind == "bq" else np.array([row[0], 0.0, 0.0])
     # scale the numerator so the worst-case output (or D state) fills HEADROOM of int16
     unit = (b, a_q)
     h1 = qm.impulse(rows, unit)
@@ -239,6 +314,15 @@ def _fixed_bq(spec: BandSpec, k: int, row: np.ndarray, kind: str,
     g = HEADROOM * 32767 / (l1 * full)
     own = (abs(mb) + abs(mg)) * 2.0**-fa + 2.0**-15   # per-step error injected into d
     ha = qm.impulse([(np.array([1.0, 0.0, 0.0]), a_q)])
+
+    def bounds(mnum: list[int], fb: int) -> tuple[float, float, float]:
+        b_q = np.array(mnum, float) * 2.0**-fb
+        h = qm.impulse(rows, (b_q, a_q))
+        hs = qm.impulse([(b_q, a_q)])
+        err = qm.l1(hs) * err_in + qm.l1(ha) * own + 1.0
+        err_d = qm.l1(qm.diff(hs)) * err_in + qm.l1(qm.diff(ha)) * own
+        return qm.l1(h) * full + err, qm.l1(qm.diff(h)) * full + err_d, err
+
     for _ in range(40):
         try:
             mnum, fb = qm.numerator(b * g)
@@ -247,23 +331,24 @@ def _fixed_bq(spec: BandSpec, k: int, row: np.ndarray, kind: str,
         if max(abs(m) for m in mnum) < 16:
             raise QuantizationError(f"band {spec.name!r}: section {k} gain {g * b[0]:.3g} "
                                     f"underflows the numerator mantissa")
-        b_q = np.array(mnum, float) * 2.0**-fb
-        h = qm.impulse(rows, (b_q, a_q))
-        hs = qm.impulse([(b_q, a_q)])
-        err = qm.l1(hs) * err_in + qm.l1(ha) * own + 1.0
-        err_d = qm.l1(qm.diff(hs)) * err_in + qm.l1(qm.diff(ha)) * own
-        y_b = qm.l1(h) * full + err
-        d_b = qm.l1(qm.diff(h)) * full + err_d
+        y_b, d_b, err = bounds(mnum, fb)
         if y_b <= 32767 and d_b <= 32767:
             break
         g *= 0.95
     else:
         raise _NoFit(f"section {k}: no numerator scale keeps Y and D in range")
+    m8 = qm.byte_numerator(mnum)
+    if m8 is not None and _close(grid, fs, (np.array(m8, float) * 2.0**-fb, a_q),
+                                 (np.array(mnum, float) * 2.0**-fb, a_q)):
+        b8 = bounds(m8, fb)
+        if b8[0] <= 32767 and b8[1] <= 32767:
+            mnum, (y_b, d_b, err) = m8, b8
     qs = QSection(kind=kind, c=(mnum[0], mnum[1] if kind == "bq" else 0,
                                 mnum[2] if kind == "bq" else 0, mb, mg),
                   sh_num=fb - 16, sh_pole=sh_pole)
     rep.update(output_bound=y_b, d_bound=d_b, error_bound_lsb=err, coef_bits=fa,
-               wide=fa > 14, numerator_scale=g, q14_error_db=None)
+               wide=fa > 14, numerator_scale=g, q14_error_db=None,
+               byte_mantissas=sum(1 for m in (mnum[0], mb, mg) if m % 256 == 0))
     return qs, y_b, err
 
 

@@ -1,5 +1,6 @@
 """Numerical helpers of the quantizer: impulse responses and L1 norms, frequency responses and
-errors, pole displacement, int16 mantissas with shared exponents (see designer/quantize.py)."""
+errors, pole displacement, int16 mantissas with shared exponents, byte mantissas, the bound of a
+first-order recursion's u (see designer/quantize.py)."""
 
 from __future__ import annotations
 
@@ -128,3 +129,41 @@ def numerator(b: np.ndarray) -> tuple[list[int], int]:
             m0 = m[0]
             m = [m0] + [int(round(r)) * m0 for r in ratios]
     return m, f
+
+
+def u_bound(rows: Rows, lpb: np.ndarray, lpa: np.ndarray, full: float, err_in: float,
+            err_lp: float, convex_first: bool, lo_in: int, hi_in: int) -> float:
+    """Bound on |u| = |x + x1 - 2 hi(Y)| of a first-order recursion whose input x is the node
+    after ``rows``. A convex first section (state inside the input's range) has the exact
+    bound 2 (hi - lo) of its input range; otherwise the L1 norm of u's impulse response plus
+    the accumulated rounding errors (the floors of the input and of hi(Y))."""
+    if convex_first:
+        return 2.0 * (hi_in - lo_in)
+    h_x = impulse(rows, None) if rows else np.concatenate([[1.0], np.zeros(4095)])
+    h_y = signal.lfilter(lpb, lpa, h_x)
+    h_u = h_x.copy()
+    h_u[1:] += h_x[:-1] - 2.0 * h_y[:-1]
+    return l1(h_u) * full + 2.0 * err_in + 2.0 * err_lp
+
+
+def byte_round(m: int) -> int:
+    """m rounded to a multiple of 256 (a byte mantissa: the AVR multiplies by one byte), or 0
+    when that leaves int16."""
+    r = int(round(m / 256.0)) * 256
+    return r if -32768 <= r <= 32767 else 0
+
+
+def byte_numerator(mnum: list[int]) -> list[int] | None:
+    """Byte mantissas for a numerator, keeping integer ratios to its first mantissa (the
+    structured numerators of organ_k_mul); None if one would vanish or leave int16."""
+    m0 = byte_round(mnum[0])
+    if m0 == 0:
+        return None
+    if all(m % mnum[0] == 0 for m in mnum[1:]):
+        out = [m0] + [m0 * (m // mnum[0]) for m in mnum[1:]]
+    else:
+        out = [byte_round(m) if m else 0 for m in mnum]
+    pairs = zip(out, mnum, strict=True)
+    if any(not -32768 <= m <= 32767 or (m == 0) != (o == 0) for m, o in pairs):
+        return None
+    return out

@@ -1,5 +1,6 @@
 """The core on a simulated ATmega328P (libsimavr, tests/avr_cycles): the AVR assembly path and
-the portable C path both bit-exact with the oracle, and the cycle stamps working.
+the portable C path both bit-exact with the oracle - the out-of-line step, the step inlined,
+and the two-sample step the firmware's interrupt runs - and the cycle stamps working.
 
 Cycle targets are reported by benchmarks/avr_dsp_cycles.py, not asserted here."""
 
@@ -34,40 +35,63 @@ def build(tmp_path_factory):
 
 
 def _input(fs: float) -> np.ndarray:
+    """Drums, white noise and full-scale squares (saturating the DC blocker and the HP1
+    outputs), as the 10-bit ADC delivers them; an even count for the two-sample step."""
     rng = np.random.default_rng(4)
     drums, *_ = drum_loop(fs, bars=1)
     x = np.concatenate([drums[:2500], rng.integers(-32768, 32768, 800),
                         np.repeat(rng.choice([-32768, 32767], 40), 10)]).astype(np.int16)
-    return ((x.astype(np.int32) >> 6) << 6).astype(np.int16)  # what the ADC delivers
+    return ((x.astype(np.int32) >> 6) << 6).astype(np.int16)
+
+
+CASES = [(True, "process"), (True, "inline"), (True, "pairs"), (False, "process"),
+         (False, "pairs")]
 
 
 @pytest.mark.parametrize("name", ["classic", "resonator", "esp32c3"])
-@pytest.mark.parametrize("asm", [True, False], ids=["asm", "portable-c"])
-def test_bit_exact_on_the_avr(build, name, asm):
-    """classic: the all-first-order loop; resonator: all-pole biquads; esp32c3's tables (full
-    numerators, left shifts) run here too, to cover every branch of the biquad kernel."""
+@pytest.mark.parametrize("asm,step", CASES, ids=[f"{'asm' if a else 'c'}-{s}" for a, s in CASES])
+def test_bit_exact_on_the_avr(build, name, asm, step):
+    """classic: first-order sections with byte coefficients; resonator: all-pole biquads with
+    byte and full mantissas; esp32c3's tables (full numerators, left shifts) run here too, to
+    cover every branch of the biquad kernels."""
     b, harness = build
     fs, bands, ar = EXAMPLES[name]()
     qd = quantize(bands, fs, ar)
     x = _input(fs)
-    elf = avr_run.build_program(qd, b, f"{name}_{asm}", asm=asm)
-    y, env, led, pairs = avr_run.run_kernel(harness, elf, x, qd.n_bands, b)
+    elf = avr_run.build_program(qd, b, f"{name}_{asm}_{step}", asm=asm, step=step)
+    out, pairs = avr_run.run_kernel(harness, elf, x, qd.n_bands, b, pairs=step == "pairs")
     ref = model.run(qd, x)
-    assert np.array_equal(y, ref.y), np.argwhere(y != ref.y)[:3]
-    assert np.array_equal(env, ref.env) and np.array_equal(led, ref.led)
-    count, total, lo, hi = pairs["1>2"]
-    assert count == x.size and lo <= total / count <= hi
+    rows = slice(1, None, 2) if step == "pairs" else slice(None)
+    assert np.array_equal(out.y, ref.y[rows]), np.argwhere(out.y != ref.y[rows])[:3]
+    assert np.array_equal(out.env, ref.env[rows]) and np.array_equal(out.led, ref.led[rows])
+    assert out.overflows == ref.overflows > 0  # the saturations happened, and were counted
 
 
-def test_stage_stamps(build):
+def test_cycle_stamps_name_every_task(build):
     b, harness = build
     fs, bands, ar = EXAMPLES["classic"]()
     qd = quantize(bands, fs, ar)
-    x = _input(fs)[:1200]
-    elf = avr_run.build_program(qd, b, "classic_marks", marks=True)
-    stages = avr_run.section_cycles(avr_run.run_kernel(harness, elf, x, 3, b)[3])
-    assert {"dc_blocker+rect", "all_bands_asm"} <= set(stages)
-    assert sum(1 for k in stages if k.startswith("control_")) == 12
-    elf = avr_run.build_program(qd, b, "classic_sections", section_marks=True)
-    stages = avr_run.section_cycles(avr_run.run_kernel(harness, elf, x, 3, b)[3])
-    assert stages["lp1"]["count"] == 2 * x.size and stages["hp1"]["count"] == 2 * x.size
+    x = _input(fs)[:20 * qd.ctl_period]
+    elf = avr_run.build_program(qd, b, "classic_stamps", step="inline")
+    _, pairs = avr_run.run_kernel(harness, elf, x, qd.n_bands, b)
+    cyc = avr_run.sample_cycles(pairs)
+    assert cyc["all"]["count"] == x.size
+    # windows, input, three bands and the AGC, once per round, on the odd samples 1..11
+    assert sorted(cyc["tasks"]) == list(range(qd.ctl_tasks))
+    assert all(t["count"] == 20 for t in cyc["tasks"].values())
+    assert cyc["filters"]["count"] == x.size - 20 * qd.ctl_tasks
+    assert 0 < cyc["filters"]["min"] <= cyc["filters"]["mean"] <= cyc["filters"]["max"]
+    assert all(t["mean"] > 0 for t in cyc["tasks"].values())
+
+
+def test_the_interrupt_keeps_up(build):
+    """The firmware's pair interrupt on the classic organ: every conversion interrupt returns
+    before the next one (the harness follows them all), none overlaps the busy DSP."""
+    b, harness = build
+    fs, bands, ar = EXAMPLES["classic"]()
+    qd = quantize(bands, fs, ar)
+    x = _input(fs)[:2000]
+    elf = avr_run.build_program(qd, b, "classic_isr", isr=True)
+    res = avr_run.run_isr(harness, elf, x, b)
+    assert res["count"] == x.size
+    assert 0 < res["min"] < res["mean"] < 16e6 / fs < res["max"] < 2 * 16e6 / fs

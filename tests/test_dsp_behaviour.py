@@ -125,3 +125,24 @@ def test_hold_time_limits_the_flash_rate():
     changes = np.flatnonzero(np.diff(lit.astype(int)))
     assert changes.size >= 4
     assert np.min(np.diff(changes)) >= int(0.33 * fs)
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_abrupt_tone_onset_and_stop(name):
+    """A -6 dBFS tone that starts and stops abruptly (no fade): while it sounds, a band more
+    than 4 dB down lights at most in its first 30 ms (a flash of the onset's splatter; the
+    classic organ's mid band at 6 kHz, which flashed ~250 ms, stays dark altogether:
+    tests/test_simulate.py), and 100 ms after the stop every LED is dark (it took ~250 ms)."""
+    fs, bands, core = _core(name)
+    rng = np.random.default_rng(7)
+    for freq in (200.0, 1500.0, 6000.0):
+        n0, n1 = int(0.3 * fs), int(1.3 * fs)
+        v = np.zeros(int(1.8 * fs))
+        v[n0:n1] = 16384 * np.sin(2 * np.pi * freq * np.arange(n1 - n0) / fs)
+        led = core.process(_input(fs, v, rng)).led > 0
+        for b, band in enumerate(bands):
+            g = abs(signal.sosfreqz(band.sos, worN=[freq], fs=fs)[1][0])
+            if g < 10 ** (-4 / 20):
+                assert not led[n0 + int(0.03 * fs):n1, b].any(), (
+                    f"{band.name} ({20 * np.log10(g):.0f} dB) lit by a settled {freq} Hz tone")
+        assert not led[n1 + int(0.1 * fs):].any(), f"an LED still lit 100 ms after {freq} Hz"

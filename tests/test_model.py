@@ -36,6 +36,11 @@ class TestDerived:
         assert k["kb"] == round(255 * 65536 / mfs)
         k2 = model.derive(qd, {**qd.params(), "hold_ms": 334})
         assert k2["hold_ticks"] == round(334 * qd.ctl_hz / 1000)
+        # the transient window is 20 ms of control rounds; the slow parts run every 4th round
+        assert k["age_max"] == round(model.TRANSIENT_MS * qd.ctl_hz / 1000)
+        slow_hz = (qd.ctl_hz + 2) // model.SLOW_ROUNDS
+        assert k["a_slow"] == model.alpha(400, slow_hz)
+        assert k["a_agc"] == model.alpha(2000, slow_hz)
 
     def test_gamma_table(self):
         vals = [model.gamma(i, None) for i in range(256)]
@@ -45,6 +50,25 @@ class TestDerived:
 
 
 class TestModel:
+    def test_gate_and_brightness_start_ready(self, qd):
+        """The gate is the squelch and gc the AGC-free factor from reset on, not from the first
+        AGC round: noise at the start lights nothing."""
+        m = model.Model(qd)
+        assert m.gate == m.k["squelch_m"] and m.gc == min((m.k["kb"] * 256) >> 8, 65535)
+        m = model.Model(qd, {"agc": 0, "gain": 512})
+        assert m.gc == min((m.k["kb"] * 512) >> 8, 65535)
+
+    def test_tasks_run_after_odd_samples(self, qd):
+        """Task k of a round runs after sample 2k + 1: the band outputs (task 2 + b) change only
+        there, and the AGC task (n_bands + 2) keeps the round's last task slot."""
+        rng = np.random.default_rng(1)
+        x = rng.integers(-8000, 8000, 20 * qd.ctl_period).astype(np.int16)
+        out = model.run(qd, x)
+        changed = np.flatnonzero(np.any(np.diff(out.env.astype(int), axis=0) != 0, axis=1)) + 1
+        ticks = set((changed % qd.ctl_period).tolist())
+        assert ticks and ticks <= {2 * (2 + b) + 1 for b in range(qd.n_bands)}
+        assert qd.ctl_tasks == qd.n_bands + 3 and qd.ctl_period % 2 == 0
+
     def test_silence_is_zero_and_dark(self, qd):
         out = model.run(qd, np.zeros(5000, np.int16))
         assert not out.y.any() and not out.env.any() and not out.led.any()

@@ -56,7 +56,8 @@ class TestDesignPlots:
             qp = biquad.poles(plots.quantized_sos(classic, i))
             fp = biquad.poles(band.sos)
             assert qp.size == fp.size
-            assert plots._pole_shift(fp, qp) < 1e-4
+            # byte coefficients (AVR) move a first-order pole by up to ~2e-3 (0.03 dB)
+            assert plots._pole_shift(fp, qp) < 3e-3
             assert np.all(np.abs(qp) < 1)
 
 

@@ -11,7 +11,15 @@ from dsp_examples import EXAMPLES, classic, esp32c3, resonator, resonators
 from scipy import signal
 
 from designer.errors import QuantizationError
-from designer.quantize import MAX_ERROR_DB, TARGET_ERROR_DB, BandSpec, quantize
+from designer.quantize import (
+    BYTE_COEF_MAX_DB,
+    BYTE_MANTISSA_MAX_DB,
+    MAX_ERROR_DB,
+    TARGET_ERROR_DB,
+    BandSpec,
+    control_schedule,
+    quantize,
+)
 
 
 @pytest.fixture(scope="module", params=list(EXAMPLES))
@@ -52,11 +60,18 @@ class TestExamples:
         qd = quantize(bands, fs, ar)
         assert [[s.kind for s in b.sections] for b in qd.bands] == [["lp1"], ["hp1", "lp1"],
                                                                      ["hp1"]]
-        # the 800 Hz low-pass is a convex mix: no input shift needed; the 1 kHz high-pass has
-        # L1 = 1.7 and the 5 kHz one an internal low-pass with b > 1/2: shifted by one
-        assert [b.in_shift for b in qd.bands] == [0, 1, 1]
-        assert qd.bands[0].sections[0].c[0] == round(65536 * bands[0].sos[0][0])
-        assert qd.ctl_period == 24 and qd.rect_shift == 5 and 1 <= qd.dc_coef <= 255
+        # every first-order recursion needs u = x + x1 - 2 hi(Y) in int16: for the convex
+        # 800 Hz low-pass that is exactly 2 (hi - lo) of its input range, so the input is
+        # shifted by two; the high-passes' internal low-passes need the same
+        assert [b.in_shift for b in qd.bands] == [2, 2, 2]
+        # byte coefficients where the response allows (one AVR multiply)
+        c = qd.bands[0].sections[0].c[0]
+        assert c % 256 == 0 and abs(c - 65536 * bands[0].sos[0][0]) <= 128
+        secs = qd.report["bands"][0]["sections"]
+        assert secs[0]["coef_bits"] == 8 and secs[0]["u_bound"] <= 32767
+        # control rounds of ~2.5 ms (400 Hz), even, two samples per task; windows sum 48
+        # samples, scaled by 2^6 >= 48
+        assert qd.ctl_period == 48 and qd.rect_shift == 6 and 1 <= qd.dc_coef <= 255
 
 
 class TestHardResonator:
@@ -72,7 +87,8 @@ class TestHardResonator:
         assert sec["wide"] and sec["coef_bits"] >= 20
         assert rep["wide_sections"] == [0]
         assert rep["max_error_db"] < 0.05
-        assert rep["pole_displacement"] < 1e-5
+        # byte pole mantissas only where the response moves by <= 0.05 dB
+        assert rep["pole_displacement"] < 5e-5
 
 
 class TestOverflowProof:
@@ -105,7 +121,8 @@ class TestOverflowProof:
             y_end = int(out.y[-1, i])
             assert abs(y_end - pred) <= 0.005 * abs(pred) + rep["error_bound_lsb"] + 2, (
                 band.name, y_end, pred)
-            assert abs(pred) >= 0.25 * 32767  # a large excursion, not a trivial one
+            # a large excursion for the band's input range, not a trivial one
+            assert abs(pred) >= 0.25 * 32767 * 2.0**-band.in_shift
             assert abs(pred) <= rep["output_bound"] + 1
 
 
@@ -164,6 +181,59 @@ class TestRefusals:
         assert quantize(bands, fs, ar, params={"hold_ms": 334}).params()["hold_ms"] == 334
         with pytest.raises(Exception, match="hold_ms"):
             quantize(bands, fs, ar, params={"hold_ms": -5})
+
+
+class TestControlSchedule:
+    @pytest.mark.parametrize("fs", [8000.0, 9615.38, 16000.0, 19230.77, 44100.0, 48000.0])
+    @pytest.mark.parametrize("n_bands", [1, 3, 7, 16])
+    def test_even_and_room_for_every_task(self, fs, n_bands):
+        p = control_schedule(n_bands, fs)
+        # even (a two-sample step from an even tick meets at most one task), two samples per
+        # task of the round (windows, input, bands, AGC), at least 40, at most 256, else
+        # ~400 Hz
+        assert p % 2 == 0 and max(2 * (n_bands + 3), 40) <= p <= 256
+        if p > max(2 * (n_bands + 3), 40):
+            assert abs(fs / p - 400.0) <= 400.0 * 2 / p + 1e-9
+
+    def test_too_many_bands(self):
+        with pytest.raises(QuantizationError, match="bands"):
+            control_schedule(126, 48000.0)
+
+
+class TestByteMantissas:
+    """Coefficients rounded to multiples of 256 (one AVR multiply per byte less) only where the
+    section's response moves by at most BYTE_COEF_MAX_DB (first order) or BYTE_MANTISSA_MAX_DB
+    (biquads)."""
+
+    def test_mantissas_and_their_cost_in_response(self, example):
+        name, fs, bands, qd = example
+        if qd.arithmetic != "fixed":
+            return
+        for band, spec, rep in zip(qd.bands, bands, qd.report["bands"], strict=True):
+            for sec, row, srep in zip(band.sections, spec.sos, rep["sections"], strict=True):
+                if sec.kind in ("lp1", "hp1"):
+                    exact = (1 + row[4]) / 2 * 65536
+                    assert abs(sec.c[0] - exact) <= (128 if srep["coef_bits"] == 8 else 0.5)
+                    assert (srep["coef_bits"] == 8) == (sec.c[0] % 256 == 0)
+            assert rep["max_error_db"] <= TARGET_ERROR_DB
+        kinds = {s.kind for b in qd.bands for s in b.sections}
+        if name == "classic":
+            assert all(s.c[0] % 256 == 0 for b in qd.bands for s in b.sections)
+        if kinds & {"bq", "bq_gain"}:
+            # the resonators and Butterworth sections: some byte mantissas, not all
+            m = [c for b in qd.bands for s in b.sections for c in (s.c[0], s.c[3], s.c[4])]
+            assert 0 < sum(c % 256 == 0 for c in m) < len(m)
+
+    def test_a_structured_numerator_keeps_its_ratios(self):
+        fs = 16000.0
+        sos = signal.butter(2, [500, 2000], btype="bandpass", fs=fs, output="sos")
+        qd = quantize([BandSpec("bp", sos, (600.0, 1800.0))], fs, "fixed")
+        for s in qd.bands[0].sections:
+            c0, c1, c2 = (int(v) for v in s.c[:3])
+            assert c0 != 0 and c1 % c0 == 0 and c2 % c0 == 0  # zeros at z = +-1 stay exact
+
+    def test_limits_are_small(self):
+        assert BYTE_COEF_MAX_DB <= 0.1 and BYTE_MANTISSA_MAX_DB <= 0.05
 
 
 class TestFloat:

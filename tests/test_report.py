@@ -85,7 +85,8 @@ class TestAddReport:
             assert re.search(rf"^\| {band.name} \| {band.type} \| rc \|", text, re.M)
         assert "| bass | lowpass | rc | 800.0 | 800.0 | D9 |" in text
         assert "198.9 Ω → 200 Ω" in text  # R for 800 Hz at 1 µF, snapped to E24
-        assert "## Quantization" in text and "| bass | 0 |" in text
+        in_shift = classic.quantized.bands[0].in_shift
+        assert "## Quantization" in text and f"| bass | {in_shift} |" in text
         assert f"`{classic.hash[:16]}`" in text
 
     def test_wiring_numbers(self, classic, classic_plan):

@@ -1,16 +1,21 @@
 /*
- * sim_harness.c - runs an AVR test program (avr_organ.c) in libsimavr and measures cycles.
+ * sim_harness.c - runs an AVR program in libsimavr and measures cycles.
  *
- *   sim_harness kernel ELF IN.bin OUT.bin   feed int16 samples (IN) to the program through
- *                                           GPIOR1/GPIOR2 reads, collect its output bytes
- *                                           (writes to GPIOR2) into OUT
- *   sim_harness isr ELF IN.bin              feed the samples to ADC0 (as millivolts, free
- *                                           running ADC) and measure the cycles the ADC ISR
- *                                           steals from a main loop that writes GPIOR0
+ *   sim_harness kernel ELF IN.bin OUT.bin   the test program (avr_organ.c): feed int16 samples
+ *                                           (IN) through GPIOR1/GPIOR2 reads, collect its
+ *                                           output bytes (writes to GPIOR2) into OUT; every
+ *                                           write to GPIOR0 is a cycle stamp
+ *   sim_harness isr ELF IN.bin              any program with an ADC interrupt (the test
+ *                                           program's ISR mode, or the firmware): feed the
+ *                                           samples to ADC0 (millivolts, free running ADC, one
+ *                                           per conversion) and time every interrupt by
+ *                                           following the program counter into the vector table
+ *                                           and the stack pointer back out; a nested interrupt's
+ *                                           cycles count for it, not for the one it interrupts
  *
- * Every write to GPIOR0 is a cycle stamp (avr->cycle). On stdout one JSON object:
+ * On stdout one JSON object:
  * kernel: {"pairs": {"a>b": [count, sum, min, max], ...}} over consecutive stamps a, b;
- * isr:    {"isr": [count, sum, min, max], "loop_cycles": 3}.
+ * isr:    {"adc": [count, sum, min, max], "other": [count, sum, min, max], "cycles": total}.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +30,10 @@
 #define GPIOR0_ADDR 0x3E
 #define GPIOR1_ADDR 0x4A
 #define GPIOR2_ADDR 0x4B
+#define ADC_VECTOR 21  /* ATmega328P */
+#define N_VECTORS 26
+#define SPL_ADDR 0x5D
+#define SPH_ADDR 0x5E
 
 typedef struct {
     uint64_t count, sum, min, max;
@@ -33,14 +42,11 @@ typedef struct {
 static uint8_t *in_bytes;
 static size_t in_len, in_pos;
 static FILE *out_file;
-static int mode_isr;
 static int done;
 static stat_t pairs[256][256];
 static int have_last;
 static uint8_t last_mark;
 static avr_cycle_count_t last_cycle;
-static stat_t isr_stat;
-static uint64_t isr_need;
 
 static void stat_add(stat_t *s, uint64_t v)
 {
@@ -79,23 +85,85 @@ static void write_mark(avr_t *avr, avr_io_addr_t addr, uint8_t v, void *param)
         done = 1;
         return;
     }
-    if (mode_isr) {
-        /* main loop: one stamp every 3 cycles unless the ISR ran in between */
-        if (have_last) {
-            uint64_t gap = avr->cycle - last_cycle;
-            if (gap > 3) {
-                stat_add(&isr_stat, gap - 3);
-                if (isr_stat.count >= isr_need) {
-                    done = 1;
-                }
-            }
-        }
-    } else if (have_last) {
+    if (have_last) {
         stat_add(&pairs[last_mark][v], avr->cycle - last_cycle);
     }
     have_last = 1;
     last_mark = v;
     last_cycle = avr->cycle;
+}
+
+/* An interrupt in progress: its vector, the stack pointer after the return address was
+ * pushed, when it started and the cycles of interrupts nested in it. */
+typedef struct {
+    int vector;
+    uint16_t sp;
+    uint64_t start, nested;
+} frame_t;
+
+static uint16_t sp_of(avr_t *avr)
+{
+    return (uint16_t)(avr->data[SPL_ADDR] | (avr->data[SPH_ADDR] << 8));
+}
+
+static uint32_t sample_mv(size_t i)
+{
+    int16_t x = (int16_t)(in_bytes[2 * i] | (in_bytes[2 * i + 1] << 8));
+    return (uint32_t)(((int32_t)x + 32768) * 5000ll / 65536);
+}
+
+/* isr mode: run until every sample has had its conversion interrupt and that returned */
+static int run_isr_mode(avr_t *avr)
+{
+    frame_t stack[16];
+    int depth = 0;
+    size_t n = in_len / 2, next = 0;
+    stat_t adc = {0, 0, 0, 0}, other = {0, 0, 0, 0};
+    uint64_t limit = (uint64_t)(n + 16) * 3000u + 40000000u;
+    avr_irq_t *adc0 = avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_ADC0);
+    int state = cpu_Running;
+    if (n) {
+        avr_raise_irq(adc0, sample_mv(next++));
+    }
+    while (state != cpu_Done && state != cpu_Crashed && avr->cycle < limit) {
+        uint32_t pc;
+        state = avr_run(avr);
+        pc = avr->pc;
+        while (depth > 0 && sp_of(avr) > stack[depth - 1].sp + 1u) {
+            frame_t *f = &stack[--depth];
+            uint64_t total = avr->cycle - f->start;
+            stat_add(f->vector == ADC_VECTOR ? &adc : &other, total - f->nested);
+            if (depth > 0) {
+                stack[depth - 1].nested += total;
+            }
+        }
+        if (pc > 0 && pc < 4u * N_VECTORS && pc % 4u == 0u && depth < 16) {
+            frame_t *f = &stack[depth++];
+            f->vector = (int)(pc / 4u);
+            f->sp = sp_of(avr);
+            f->start = avr->cycle - 4u; /* the interrupt response before the vector */
+            f->nested = 0;
+            if (f->vector == ADC_VECTOR && next < n) {
+                avr_raise_irq(adc0, sample_mv(next++)); /* for the conversion now running */
+            }
+        }
+        if (adc.count >= n && depth == 0) {
+            break;
+        }
+    }
+    if (adc.count < n) {
+        fprintf(stderr, "simulation did not finish (state %d, cycle %llu, %llu of %zu)\n", state,
+                (unsigned long long)avr->cycle, (unsigned long long)adc.count, n);
+        return 1;
+    }
+    printf("{\"adc\": [%llu, %llu, %llu, %llu], \"other\": [%llu, %llu, %llu, %llu], "
+           "\"cycles\": %llu}\n",
+           (unsigned long long)adc.count, (unsigned long long)adc.sum,
+           (unsigned long long)adc.min, (unsigned long long)adc.max,
+           (unsigned long long)other.count, (unsigned long long)other.sum,
+           (unsigned long long)other.min, (unsigned long long)other.max,
+           (unsigned long long)avr->cycle);
+    return 0;
 }
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -126,6 +194,7 @@ int main(int argc, char **argv)
     avr_t *avr;
     uint64_t limit;
     int state = cpu_Running;
+    int mode_isr;
     if (argc < 4) {
         fprintf(stderr, "usage: %s kernel|isr ELF IN.bin [OUT.bin]\n", argv[0]);
         return 2;
@@ -145,8 +214,11 @@ int main(int argc, char **argv)
     avr->vcc = avr->avcc = avr->aref = 5000;
     avr_load_firmware(avr, &fw);
     in_bytes = slurp(argv[3], &in_len);
+    if (mode_isr) {
+        return run_isr_mode(avr);
+    }
     avr_register_io_write(avr, GPIOR0_ADDR, write_mark, NULL);
-    if (!mode_isr) {
+    {
         /* the program first reads the sample count (2 bytes), then the samples */
         uint8_t *buf = malloc(in_len + 2);
         buf[0] = (uint8_t)((in_len / 2) & 0xFF);
@@ -155,30 +227,14 @@ int main(int argc, char **argv)
         free(in_bytes);
         in_bytes = buf;
         in_len += 2;
-        out_file = argc > 4 ? fopen(argv[4], "wb") : NULL;
-        avr_register_io_read(avr, GPIOR1_ADDR, read_in, NULL);
-        avr_register_io_read(avr, GPIOR2_ADDR, read_in, NULL);
-        avr_register_io_write(avr, GPIOR2_ADDR, write_out, NULL);
-        limit = (uint64_t)(in_len / 2 + 10) * 40000u + 1000000u;
-    } else {
-        isr_need = in_len / 2;
-        limit = (uint64_t)(isr_need + 10) * 2000u + 1000000u;
     }
-    {
-        avr_irq_t *adc0 = avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_ADC0);
-        size_t next = 0;
-        uint64_t seen = 0;
-        while (!done && state != cpu_Done && state != cpu_Crashed && avr->cycle < limit) {
-            if (mode_isr && adc0 && isr_stat.count + 1 > seen && next + 1 < in_len) {
-                /* present the next sample before its conversion completes */
-                int16_t x = (int16_t)(in_bytes[next] | (in_bytes[next + 1] << 8));
-                uint32_t mv = (uint32_t)(((int32_t)x + 32768) * 5000ll / 65536);
-                avr_raise_irq(adc0, mv);
-                next += 2;
-                seen++;
-            }
-            state = avr_run(avr);
-        }
+    out_file = argc > 4 ? fopen(argv[4], "wb") : NULL;
+    avr_register_io_read(avr, GPIOR1_ADDR, read_in, NULL);
+    avr_register_io_read(avr, GPIOR2_ADDR, read_in, NULL);
+    avr_register_io_write(avr, GPIOR2_ADDR, write_out, NULL);
+    limit = (uint64_t)(in_len / 2 + 10) * 40000u + 1000000u;
+    while (!done && state != cpu_Done && state != cpu_Crashed && avr->cycle < limit) {
+        state = avr_run(avr);
     }
     if (out_file) {
         fclose(out_file);
@@ -188,20 +244,16 @@ int main(int argc, char **argv)
                 (unsigned long long)avr->cycle);
         return 1;
     }
-    if (mode_isr) {
-        printf("{\"isr\": [%llu, %llu, %llu, %llu], \"loop_cycles\": 3}\n",
-               (unsigned long long)isr_stat.count, (unsigned long long)isr_stat.sum,
-               (unsigned long long)isr_stat.min, (unsigned long long)isr_stat.max);
-    } else {
+    {
         int a, b, first = 1;
         printf("{\"pairs\": {");
         for (a = 0; a < 256; a++) {
             for (b = 0; b < 256; b++) {
-                stat_t *s = &pairs[a][b];
-                if (s->count) {
+                stat_t *st = &pairs[a][b];
+                if (st->count) {
                     printf("%s\"%d>%d\": [%llu, %llu, %llu, %llu]", first ? "" : ", ", a, b,
-                           (unsigned long long)s->count, (unsigned long long)s->sum,
-                           (unsigned long long)s->min, (unsigned long long)s->max);
+                           (unsigned long long)st->count, (unsigned long long)st->sum,
+                           (unsigned long long)st->min, (unsigned long long)st->max);
                     first = 0;
                 }
             }

@@ -4,6 +4,10 @@
  *
  *   dsp_driver run [ID=VALUE ...] < samples.i16 > outputs.bin
  *       int16 samples in, per sample per band: y, env (int16 or float32), led (uint8) out
+ *   dsp_driver pairs SKIP < samples.i16 > outputs.bin   (fixed point)
+ *       the first SKIP samples one at a time (organ_process_sample), the rest two at a time
+ *       through the design's two-sample step, as the AVR interrupt runs them: outputs after
+ *       each single sample, then after each pair
  *   dsp_driver api
  *       checks the return codes of init / param_get / param_set; prints "ok" or exits 1
  */
@@ -61,9 +65,13 @@ static int api(void)
         return fail("arithmetic mismatch detected");
     }
     bad = organ_design;
-    bad.ctl_period = (uint8_t)(bad.ctl_period + 1);
+    bad.ctl_period = (uint16_t)(bad.ctl_period + 1u);
     if (organ_init(&s, &bad, &p) != ORGAN_ERR_DESIGN) {
-        return fail("control period checked");
+        return fail("an odd control period refused");
+    }
+    bad.ctl_period = (uint16_t)(2u * organ_design.n_bands + 4u);
+    if (organ_init(&s, &bad, &p) != ORGAN_ERR_DESIGN) {
+        return fail("a control period too short for its tasks refused");
     }
     bad = organ_design;
     bad.n_bands = 0;
@@ -71,15 +79,67 @@ static int api(void)
         return fail("no bands refused");
     }
     memcpy(bands, organ_design.bands, organ_design.n_bands * sizeof bands[0]);
+#ifdef ORGAN_FLOAT
     bands[0].first_section = 1;
     bad = organ_design;
     bad.bands = bands;
     if (organ_init(&s, &bad, &p) != ORGAN_ERR_DESIGN) {
         return fail("sections out of order refused");
     }
+#else
+    bands[0].in_shift = 16;
+    bad = organ_design;
+    bad.bands = bands;
+    if (organ_init(&s, &bad, &p) != ORGAN_ERR_DESIGN) {
+        return fail("input shift checked");
+    }
+    bad = organ_design;
+    bad.step = 0;
+    if (organ_init(&s, &bad, &p) != ORGAN_ERR_DESIGN) {
+        return fail("a fixed design without its step refused");
+    }
+    bad = organ_design;
+    bad.dc_coef = 0;
+    if (organ_init(&s, &bad, &p) != ORGAN_ERR_DESIGN) {
+        return fail("DC blocker coefficient checked");
+    }
+#endif
     printf("ok\n");
     return 0;
 }
+
+static void put(const organ_band_out_t *out)
+{
+    uint8_t b;
+    for (b = 0; b < organ_design.n_bands; b++) {
+        fwrite(&out[b].y, sizeof out[b].y, 1, stdout);
+        fwrite(&out[b].env, sizeof out[b].env, 1, stdout);
+        fwrite(&out[b].led, 1, 1, stdout);
+    }
+}
+
+#ifndef ORGAN_FLOAT
+static int pairs(long skip)
+{
+    static organ_state_t s;
+    static organ_params_t p;
+    static organ_band_out_t out[ORGAN_MAX_BANDS];
+    int16_t x[2];
+    organ_params_default(&organ_design, &p);
+    if (organ_init(&s, &organ_design, &p) != ORGAN_OK) {
+        return fail("init");
+    }
+    for (; skip > 0 && fread(x, sizeof x[0], 1, stdin) == 1; skip--) {
+        organ_process_sample(&s, x[0], out);
+        put(out);
+    }
+    while (fread(x, sizeof x[0], 2, stdin) == 2) {
+        organ_design_step2(&s, x[0], x[1], out);
+        put(out);
+    }
+    return 0;
+}
+#endif
 
 static int run(int argc, char **argv)
 {
@@ -101,13 +161,8 @@ static int run(int argc, char **argv)
         return fail("init");
     }
     while (fread(&x, sizeof x, 1, stdin) == 1) {
-        uint8_t b;
         organ_process_sample(&s, x, out);
-        for (b = 0; b < organ_design.n_bands; b++) {
-            fwrite(&out[b].y, sizeof out[b].y, 1, stdout);
-            fwrite(&out[b].env, sizeof out[b].env, 1, stdout);
-            fwrite(&out[b].led, 1, 1, stdout);
-        }
+        put(out);
     }
     return 0;
 }
@@ -120,6 +175,11 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "run") == 0) {
         return run(argc, argv);
     }
-    fprintf(stderr, "usage: dsp_driver api | run [ID=VALUE ...]\n");
+#ifndef ORGAN_FLOAT
+    if (argc == 3 && strcmp(argv[1], "pairs") == 0) {
+        return pairs(strtol(argv[2], NULL, 10));
+    }
+#endif
+    fprintf(stderr, "usage: dsp_driver api | run [ID=VALUE ...] | pairs SKIP\n");
     return 2;
 }

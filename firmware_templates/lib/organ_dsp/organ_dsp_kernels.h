@@ -1,275 +1,228 @@
 /*
- * organ_dsp_kernels.h - private: the per-sample hot path of the fixed-point core (DC blocker,
- * first-order section, window sum), as AVR inline assembly with a portable C definition of the
- * same bits.  Included by organ_dsp_fixed.h after organ_dsp_mul.h.
+ * organ_dsp_kernels.h - the inline kernels of the fixed-point core: the pieces a generated step
+ * (designer/ctables.py) is built from.
+ *
+ * Every kernel has a portable C definition here and, on an AVR with a hardware multiplier, an
+ * assembly definition in organ_dsp_avr.h that computes the same bits (-DORGAN_NO_ASM forces C).
+ * Filter state lives in organ_state_t's bytes b = (uint8_t *)s at constant byte offsets o (on
+ * AVR an ldd/std displacement, so o <= 64 - size): a step loads a state object into a local
+ * (organ_ld16/24/32), runs the kernel on it once per sample, and stores it back - the two-
+ * sample step runs a kernel twice between one load and one store.  Multi-byte state is little
+ * endian, read and written byte by byte in C, so the layout is the same on every target.
  */
 #ifndef ORGAN_DSP_KERNELS_H
 #define ORGAN_DSP_KERNELS_H
 
-/* DC blocker: e = sat16(x - hi(M)); M += c e (c <= 255, Q16); returns e, *sat = 1 when the
- * difference saturated. */
-ORGAN_INLINE int16_t organ_k_dc(int32_t *m, int16_t x, uint8_t c, uint8_t *sat)
-{
+#include <stddef.h>
+
+#include "organ_dsp.h"
+#include "organ_dsp_mul.h"
+
+/* The generated steps are inlined where the firmware calls them (the AVR interrupt). */
+#define ORGAN_STEP_INLINE ORGAN_INLINE
+
+#ifndef ORGAN_FLOAT
+
+/* The byte offsets the generated steps use (designer/ctables.py): the saturation count, the DC
+ * mean and the window sums. */
+typedef char organ_check_step_layout[(offsetof(organ_state_t, overflows) == 0 &&
+                                      offsetof(organ_state_t, dc_m) == 4 &&
+                                      offsetof(organ_state_t, fs) == 8) ? 1 : -1];
+
 #if ORGAN_AVR_ASM
-    int16_t e;
-    int32_t mv;
-    uint8_t z;
-    uint8_t ov = 0;
-    __asm__ __volatile__(
-        "clr   %[z]            \n\t"
-        "ld    %A[mv], %a[m]   \n\t"
-        "ldd   %B[mv], %a[m]+1 \n\t"
-        "ldd   %C[mv], %a[m]+2 \n\t"
-        "ldd   %D[mv], %a[m]+3 \n\t"
-        "movw  %A[e], %A[x]    \n\t"
-        "sub   %A[e], %C[mv]   \n\t"
-        "sbc   %B[e], %D[mv]   \n\t"
-        "brvc  2f              \n\t"
-        "ldi   %[ov], 1        \n\t"
-        "ldi   %A[e], 0xFF     \n\t"
-        "ldi   %B[e], 0x7F     \n\t"
-        "brmi  2f              \n\t" /* N set with V: the true difference is positive */
-        "ldi   %A[e], 0x00     \n\t"
-        "ldi   %B[e], 0x80     \n\t"
-        "2:                    \n\t"
-        "mul   %A[e], %[c]     \n\t"
-        "add   %A[mv], r0      \n\t"
-        "adc   %B[mv], r1      \n\t"
-        "adc   %C[mv], %[z]    \n\t"
-        "adc   %D[mv], %[z]    \n\t"
-        "mulsu %B[e], %[c]     \n\t"
-        "sbc   %D[mv], %[z]    \n\t" /* sign of the partial product into byte 3 */
-        "add   %B[mv], r0      \n\t"
-        "adc   %C[mv], r1      \n\t"
-        "adc   %D[mv], %[z]    \n\t"
-        "clr   __zero_reg__    \n\t"
-        "st    %a[m], %A[mv]   \n\t"
-        "std   %a[m]+1, %B[mv] \n\t"
-        "std   %a[m]+2, %C[mv] \n\t"
-        "std   %a[m]+3, %D[mv] \n\t"
-        : [e] "=&a"(e), [mv] "=&r"(mv), [z] "=&r"(z), [ov] "+d"(ov)
-        : [m] "b"(m), [x] "r"(x), [c] "a"(c)
-        : "memory");
-    *sat = ov;
-    return e;
+typedef __uint24 organ_u24; /* avr-gcc's 24-bit integers: three registers */
+typedef __int24 organ_s24;
+#include "organ_dsp_avr.h"
 #else
-    int32_t t = (int32_t)x - (int16_t)(*m >> 16);
+typedef uint32_t organ_u24; /* a 24-bit value; the kernels keep bits 24..31 zero */
+typedef int32_t organ_s24;  /* a signed value of at most 24 bits */
+
+ORGAN_INLINE int16_t organ_ld16(const uint8_t *b, uint8_t o)
+{
+    return (int16_t)(uint16_t)((uint16_t)b[o] | ((uint16_t)b[o + 1] << 8));
+}
+
+ORGAN_INLINE void organ_st16(uint8_t *b, uint8_t o, int16_t v)
+{
+    b[o] = (uint8_t)(uint16_t)v;
+    b[o + 1] = (uint8_t)((uint16_t)v >> 8);
+}
+
+ORGAN_INLINE organ_u24 organ_ld24(const uint8_t *b, uint8_t o)
+{
+    return (uint32_t)b[o] | ((uint32_t)b[o + 1] << 8) | ((uint32_t)b[o + 2] << 16);
+}
+
+ORGAN_INLINE void organ_st24(uint8_t *b, uint8_t o, organ_u24 v)
+{
+    b[o] = (uint8_t)v;
+    b[o + 1] = (uint8_t)(v >> 8);
+    b[o + 2] = (uint8_t)(v >> 16);
+}
+
+ORGAN_INLINE uint32_t organ_ld32(const uint8_t *b, uint8_t o)
+{
+    return (uint32_t)organ_ld24(b, o) | ((uint32_t)b[o + 3] << 24);
+}
+
+ORGAN_INLINE void organ_st32(uint8_t *b, uint8_t o, uint32_t v)
+{
+    organ_st24(b, o, v & 0xFFFFFFu);
+    b[o + 3] = (uint8_t)(v >> 24);
+}
+
+/* Top 16 bits of a wrapped Q16.16 value (arithmetic: floor). */
+ORGAN_INLINE int16_t organ_hi(uint32_t v)
+{
+    return (int16_t)(uint16_t)(v >> 16);
+}
+
+/* state.overflows (offset 0) += 1, saturating */
+ORGAN_INLINE void organ_count_overflow(uint8_t *b)
+{
+    uint16_t n = (uint16_t)organ_ld16(b, 0);
+    if (n != 0xFFFFu) {
+        organ_st16(b, 0, (int16_t)(uint16_t)(n + 1u));
+    }
+}
+
+/* DC blocker: e = sat16(x - hi(M)); M += c e (c <= 255, Q16); a saturation is counted. */
+ORGAN_INLINE int16_t organ_k_dc(uint8_t *b, uint32_t *m, int16_t x, uint8_t c)
+{
+    int32_t t = (int32_t)x - organ_hi(*m);
     int16_t e;
-    *sat = 0;
     if (t > 32767) {
         e = 32767;
-        *sat = 1;
+        organ_count_overflow(b);
     } else if (t < -32768) {
         e = -32768;
-        *sat = 1;
+        organ_count_overflow(b);
     } else {
         e = (int16_t)t;
     }
-    *m = (int32_t)((uint32_t)*m + (uint32_t)((int32_t)e * c));
+    *m += (uint32_t)((int32_t)e * c);
     return e;
-#endif
 }
 
-/* First-order recursion shared by LP1 and HP1 (state: y at +0, x1 at +8 of organ_sec_state_t):
- * u = x + x1 - 2 hi(Y); Y += c u (mod 2^32); x1 = x.  Returns hi(Y). */
-ORGAN_INLINE int16_t organ_k_fo(organ_sec_state_t *q, uint16_t c, int16_t x)
+/* Window sum (24 bits) += |v|. */
+ORGAN_INLINE void organ_k_rect(organ_u24 *w, int16_t v)
 {
-#if ORGAN_AVR_ASM
-    int32_t yv;
-    uint16_t u;
-    int16_t h;
-    uint8_t u2, t, z;
-    __asm__ __volatile__(
-        "clr   %[z]            \n\t"
-        "ld    %A[yv], %a[q]   \n\t"
-        "ldd   %B[yv], %a[q]+1 \n\t"
-        "ldd   %C[yv], %a[q]+2 \n\t"
-        "ldd   %D[yv], %a[q]+3 \n\t"
-        "ldd   %A[u], %a[q]+8  \n\t"
-        "ldd   %B[u], %a[q]+9  \n\t"
-        "std   %a[q]+8, %A[x]  \n\t"
-        "std   %a[q]+9, %B[x]  \n\t"
-        /* u2:u = x1 + x as 24 bits */
-        "clr   %[u2]           \n\t"
-        "sbrc  %B[u], 7        \n\t"
-        "com   %[u2]           \n\t"
-        "add   %A[u], %A[x]    \n\t"
-        "adc   %B[u], %B[x]    \n\t"
-        "adc   %[u2], %[z]     \n\t"
-        "sbrc  %B[x], 7        \n\t"
-        "dec   %[u2]           \n\t"
-        /* u -= 2 hi(Y) */
-        "mov   %[t], %D[yv]    \n\t"
-        "lsl   %[t]            \n\t"
-        "sbc   %[t], %[t]      \n\t"
-        "sub   %A[u], %C[yv]   \n\t"
-        "sbc   %B[u], %D[yv]   \n\t"
-        "sbc   %[u2], %[t]     \n\t"
-        "sub   %A[u], %C[yv]   \n\t"
-        "sbc   %B[u], %D[yv]   \n\t"
-        "sbc   %[u2], %[t]     \n\t"
-        /* Y += c u mod 2^32 (u2 by unsigned MUL, corrected when negative) */
-        "mul   %A[c], %A[u]    \n\t"
-        "add   %A[yv], r0      \n\t"
-        "adc   %B[yv], r1      \n\t"
-        "adc   %C[yv], %[z]    \n\t"
-        "adc   %D[yv], %[z]    \n\t"
-        "mul   %B[c], %B[u]    \n\t"
-        "add   %C[yv], r0      \n\t"
-        "adc   %D[yv], r1      \n\t"
-        "mul   %B[c], %A[u]    \n\t"
-        "add   %B[yv], r0      \n\t"
-        "adc   %C[yv], r1      \n\t"
-        "adc   %D[yv], %[z]    \n\t"
-        "mul   %A[c], %B[u]    \n\t"
-        "add   %B[yv], r0      \n\t"
-        "adc   %C[yv], r1      \n\t"
-        "adc   %D[yv], %[z]    \n\t"
-        "mul   %[u2], %A[c]    \n\t"
-        "add   %C[yv], r0      \n\t"
-        "adc   %D[yv], r1      \n\t"
-        "mul   %[u2], %B[c]    \n\t"
-        "add   %D[yv], r0      \n\t"
-        "sbrc  %[u2], 7        \n\t"
-        "sub   %D[yv], %A[c]   \n\t"
-        "clr   __zero_reg__    \n\t"
-        "st    %a[q], %A[yv]   \n\t"
-        "std   %a[q]+1, %B[yv] \n\t"
-        "std   %a[q]+2, %C[yv] \n\t"
-        "std   %a[q]+3, %D[yv] \n\t"
-        "movw  %A[h], %C[yv]   \n\t"
-        : [yv] "=&r"(yv), [u] "=&r"(u), [u2] "=&r"(u2), [t] "=&r"(t), [z] "=&r"(z),
-          [h] "=&r"(h)
-        : [q] "b"(q), [x] "r"(x), [c] "r"(c)
-        : "memory");
-    return h;
-#else
-    int32_t yv = q->y;
-    int32_t u = (int32_t)x + q->x1 - 2 * (int32_t)(int16_t)(yv >> 16);
-    yv = (int32_t)((uint32_t)yv + (uint32_t)c * (uint32_t)u);
-    q->y = yv;
-    q->x1 = x;
-    return (int16_t)(yv >> 16);
-#endif
+    *w = (*w + (uint32_t)(v < 0 ? -(int32_t)v : v)) & 0xFFFFFFu;
 }
 
-/* Window sum: rect += |v| (24 bits as rect_lo + 65536 rect_hi). */
-ORGAN_INLINE void organ_k_rect(organ_hot_t *c, int16_t v)
+/* v >> n (arithmetic) for a constant n. */
+ORGAN_INLINE int16_t organ_k_shr(int16_t v, uint8_t n)
 {
-#if ORGAN_AVR_ASM
-    uint16_t a, s;
-    __asm__ __volatile__(
-        "movw  %A[a], %A[v]    \n\t"
-        "sbrs  %B[a], 7        \n\t"
-        "rjmp  1f              \n\t"
-        "com   %B[a]           \n\t"
-        "neg   %A[a]           \n\t"
-        "sbci  %B[a], 0xFF     \n\t"
-        "1:                    \n\t"
-        "ld    %A[s], %a[c]    \n\t"
-        "ldd   %B[s], %a[c]+1  \n\t"
-        "add   %A[s], %A[a]    \n\t"
-        "adc   %B[s], %B[a]    \n\t"
-        "st    %a[c], %A[s]    \n\t"
-        "std   %a[c]+1, %B[s]  \n\t"
-        "brcc  2f              \n\t"
-        "ldd   %A[s], %a[c]+2  \n\t"
-        "inc   %A[s]           \n\t"
-        "std   %a[c]+2, %A[s]  \n\t"
-        "2:                    \n\t"
-        : [a] "=&d"(a), [s] "=&r"(s)
-        : [c] "b"(c), [v] "r"(v)
-        : "memory");
-#else
-    uint16_t a = (uint16_t)(v < 0 ? -(int32_t)v : v);
-    uint16_t n = (uint16_t)(c->rect_lo + a);
-    c->rect_lo = n;
-    if (n < a) {
-        c->rect_hi++;
+    return (int16_t)(v >> n);
+}
+
+/* a + b mod 2^16: the input pair x + x1 of a first-order section (only u = pair - 2 hi(Y) is
+ * used, which the quantizer proves in int16). */
+ORGAN_INLINE int16_t organ_k_add(int16_t a, int16_t b)
+{
+    return (int16_t)(uint16_t)((uint16_t)a + (uint16_t)b);
+}
+
+/* First-order recursion, coefficient c = 256 m: Y (Q16.16) keeps its low byte zero, so y holds
+ * Y's bits 8..31.  u = pair - 2 hi(Y) (int16); Y += 256 m u; returns hi(Y). */
+ORGAN_INLINE int16_t organ_k_fo8(organ_u24 *y, uint8_t m, int16_t pair)
+{
+    uint16_t h = (uint16_t)(*y >> 8);
+    uint16_t u = (uint16_t)((uint16_t)pair - 2u * h);
+    *y = (*y + (uint32_t)m * (uint32_t)(int32_t)(int16_t)u) & 0xFFFFFFu;
+    return (int16_t)(uint16_t)(*y >> 8);
+}
+
+/* First-order recursion, any Q16 coefficient c: Y += c u. */
+ORGAN_INLINE int16_t organ_k_fo16(uint32_t *y, uint16_t c, int16_t pair)
+{
+    uint16_t u = (uint16_t)((uint16_t)pair - 2u * (uint16_t)organ_hi(*y));
+    *y += (uint32_t)c * (uint32_t)(int32_t)(int16_t)u;
+    return organ_hi(*y);
+}
+
+/* HP1 output: sat16(x - h); a saturation is counted. */
+ORGAN_INLINE int16_t organ_k_hp(uint8_t *b, int16_t x, int16_t h)
+{
+    int32_t r = (int32_t)x - h;
+    if (r > 32767 || r < -32768) {
+        organ_count_overflow(b);
+        return r > 0 ? 32767 : -32768;
     }
-#endif
+    return (int16_t)r;
 }
 
-/* One-pole step toward target (m-units) on a Q16.16 state: coefficient a_up when target is
- * above the state's integer part, a_down otherwise (Q16). */
-ORGAN_INLINE void organ_k_onepole(uint32_t *st, uint16_t target, uint16_t a_up, uint16_t a_down)
+/* m x (signed 16 x 16 -> 32). */
+ORGAN_INLINE int32_t organ_k_mul16(int16_t m, int16_t x)
+{
+    return (int32_t)m * x;
+}
+
+/* m t mod 2^32 for a numerator made of one mantissa and a small integer combination t of the
+ * inputs (|t| < 2^23). */
+ORGAN_INLINE int32_t organ_k_mul(int16_t m, organ_s24 t)
+{
+    return (int32_t)((uint32_t)(int32_t)m * (uint32_t)t);
+}
+
+/* acc + m x mod 2^32. */
+ORGAN_INLINE int32_t organ_k_mac(int32_t acc, int16_t m, int16_t x)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)((int32_t)m * x));
+}
+
+/* Arithmetic shift of a wrapped accumulator by a constant: right for sh > 0, left for sh < 0. */
+ORGAN_INLINE int32_t organ_k_sar(int32_t v, int8_t sh)
+{
+    if (sh < 0) {
+        return (int32_t)((uint32_t)v << (uint8_t)(-sh));
+    }
+    return v >> sh;
+}
+
+/* Biquad state update (delta form) on Y and D (Q16.16); nums = the shifted numerator:
+ * pole = mb hi(D) + mg hi(Y); D += nums - (pole >> shp); Y += D; returns hi(Y). */
+ORGAN_INLINE int16_t organ_k_bq(uint32_t *y, uint32_t *d, int32_t nums, int16_t mb, int16_t mg,
+                                int8_t shp)
+{
+    int32_t pole = organ_k_mac((int32_t)((int32_t)mb * organ_hi(*d)), mg, organ_hi(*y));
+    *d = *d + (uint32_t)nums - (uint32_t)organ_k_sar(pole, shp);
+    *y += *d;
+    return organ_hi(*y);
+}
+
+#endif /* ORGAN_AVR_ASM */
+
+/* A biquad for the one-sample step, out of line (organ_dsp_fixed.h): state Y, D (and for
+ * organ_bq_any the input history x1, x2) at st; returns y. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+int16_t organ_bq_gain_any(uint8_t *st, int16_t x, int16_t b0, int16_t mb, int16_t mg,
+                          int8_t shn, int8_t shp);
+int16_t organ_bq_any(uint8_t *st, int16_t x, int16_t b0, int16_t b1, int16_t b2, int16_t mb,
+                     int16_t mg, int8_t shn, int8_t shp);
+#ifdef __cplusplus
+}
+#endif
+
+/* The control task of this sample (organ_control).  On AVR a plain call whose clobbers the
+ * compiler knows: the step is inlined in an interrupt that saves those registers anyway. */
+ORGAN_INLINE void organ_k_control(organ_state_t *s, organ_band_out_t *out)
 {
 #if ORGAN_AVR_ASM
-    uint32_t sv;
-    uint16_t dv;
-    uint8_t z;
-    __asm__ __volatile__(
-        "clr   %[z]            \n\t"
-        "ld    %A[sv], %a[st]  \n\t"
-        "ldd   %B[sv], %a[st]+1\n\t"
-        "ldd   %C[sv], %a[st]+2\n\t"
-        "ldd   %D[sv], %a[st]+3\n\t"
-        "movw  %A[dv], %A[t]   \n\t"
-        "sub   %A[dv], %C[sv]  \n\t"
-        "sbc   %B[dv], %D[sv]  \n\t"
-        "breq  1f              \n\t" /* target == h: no change either way */
-        "brcs  2f              \n\t" /* target < h: down */
-        "mul   %A[dv], %A[up]  \n\t" /* up: st += (target - h) a_up */
-        "add   %A[sv], r0      \n\t"
-        "adc   %B[sv], r1      \n\t"
-        "adc   %C[sv], %[z]    \n\t"
-        "adc   %D[sv], %[z]    \n\t"
-        "mul   %B[dv], %B[up]  \n\t"
-        "add   %C[sv], r0      \n\t"
-        "adc   %D[sv], r1      \n\t"
-        "mul   %B[dv], %A[up]  \n\t"
-        "add   %B[sv], r0      \n\t"
-        "adc   %C[sv], r1      \n\t"
-        "adc   %D[sv], %[z]    \n\t"
-        "mul   %A[dv], %B[up]  \n\t"
-        "add   %B[sv], r0      \n\t"
-        "adc   %C[sv], r1      \n\t"
-        "adc   %D[sv], %[z]    \n\t"
-        "rjmp  3f              \n\t"
-        "2:                    \n\t" /* down: st -= (h - target) a_down */
-        "com   %A[dv]          \n\t"
-        "com   %B[dv]          \n\t"
-        "sec                   \n\t"
-        "adc   %A[dv], %[z]    \n\t"
-        "adc   %B[dv], %[z]    \n\t"
-        "mul   %A[dv], %A[dn]  \n\t"
-        "sub   %A[sv], r0      \n\t"
-        "sbc   %B[sv], r1      \n\t"
-        "sbc   %C[sv], %[z]    \n\t"
-        "sbc   %D[sv], %[z]    \n\t"
-        "mul   %B[dv], %B[dn]  \n\t"
-        "sub   %C[sv], r0      \n\t"
-        "sbc   %D[sv], r1      \n\t"
-        "mul   %B[dv], %A[dn]  \n\t"
-        "sub   %B[sv], r0      \n\t"
-        "sbc   %C[sv], r1      \n\t"
-        "sbc   %D[sv], %[z]    \n\t"
-        "mul   %A[dv], %B[dn]  \n\t"
-        "sub   %B[sv], r0      \n\t"
-        "sbc   %C[sv], r1      \n\t"
-        "sbc   %D[sv], %[z]    \n\t"
-        "3:                    \n\t"
-        "clr   __zero_reg__    \n\t"
-        "st    %a[st], %A[sv]  \n\t"
-        "std   %a[st]+1, %B[sv]\n\t"
-        "std   %a[st]+2, %C[sv]\n\t"
-        "std   %a[st]+3, %D[sv]\n\t"
-        "1:                    \n\t"
-        : [sv] "=&r"(sv), [dv] "=&r"(dv), [z] "=&r"(z)
-        : [st] "b"(st), [t] "r"(target), [up] "r"(a_up), [dn] "r"(a_down)
-        : "memory");
+    register organ_state_t *a0 __asm__("r24") = s;
+    register organ_band_out_t *a1 __asm__("r22") = out;
+    __asm__ __volatile__("call  %x[f]  \n\t"
+                         : "+r"(a0), "+r"(a1)
+                         : [f] "i"(organ_control)
+                         : "r0", "r18", "r19", "r20", "r21", "r26", "r27", "r30", "r31",
+                           "memory");
 #else
-    uint16_t h = (uint16_t)(*st >> 16);
-    if (target > h) {
-        *st += (uint32_t)(uint16_t)(target - h) * a_up;
-    } else {
-        *st -= (uint32_t)(uint16_t)(h - target) * a_down;
-    }
+    organ_control(s, out);
 #endif
 }
 
-#if ORGAN_AVR_ASM
-#include "organ_dsp_avr.h"
-#endif
+#endif /* ORGAN_FLOAT */
 
 #endif /* ORGAN_DSP_KERNELS_H */

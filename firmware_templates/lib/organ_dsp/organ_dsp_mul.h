@@ -1,5 +1,6 @@
 /*
- * organ_dsp_mul.h - private: the multiply primitives of the fixed-point core.
+ * organ_dsp_mul.h - the multiply primitives of the fixed-point core (private to the core and to
+ * the generated step, through organ_dsp_kernels.h).
  *
  * Each has a portable C definition and, on AVR with a hardware multiplier, inline assembly
  * (MUL / MULS / MULSU) that returns the identical bits: every primitive is an exact product
@@ -15,11 +16,11 @@
 #if defined(__GNUC__)
 #define ORGAN_INLINE static inline __attribute__((always_inline))
 #define ORGAN_NOINLINE static __attribute__((noinline))
-#define ORGAN_API_NOINLINE __attribute__((noinline))
+#define ORGAN_TASK __attribute__((noinline)) /* extern, kept out of line (LTO) */
 #else
-#define ORGAN_API_NOINLINE
 #define ORGAN_INLINE static inline
 #define ORGAN_NOINLINE static
+#define ORGAN_TASK
 #endif
 
 #if defined(__AVR__) && defined(__AVR_HAVE_MUL__) && !defined(ORGAN_NO_ASM)
@@ -115,36 +116,6 @@ ORGAN_INLINE uint32_t organ_mul_uu(uint16_t a, uint16_t b)
     return r;
 }
 
-/* unsigned 16 x signed 24 (held in an int32, |u| < 2^23) -> 32, modulo 2^32 */
-ORGAN_INLINE uint32_t organ_mul_u_s24(uint16_t c, int32_t u)
-{
-    uint32_t r;
-    uint8_t z;
-    __asm__ __volatile__(
-        "clr   %1            \n\t"
-        "mul   %A2, %A3      \n\t" /* c0 u0, weight 2^0 */
-        "movw  %A0, r0       \n\t"
-        "mul   %B2, %B3      \n\t" /* c1 u1, weight 2^16 */
-        "movw  %C0, r0       \n\t"
-        "mul   %B2, %A3      \n\t" /* c1 u0, weight 2^8 */
-        "add   %B0, r0       \n\t"
-        "adc   %C0, r1       \n\t"
-        "adc   %D0, %1       \n\t"
-        "mul   %A2, %B3      \n\t" /* c0 u1, weight 2^8 */
-        "add   %B0, r0       \n\t"
-        "adc   %C0, r1       \n\t"
-        "adc   %D0, %1       \n\t"
-        "mulsu %C3, %A2      \n\t" /* u2 (signed) c0, weight 2^16 */
-        "add   %C0, r0       \n\t"
-        "adc   %D0, r1       \n\t"
-        "mulsu %C3, %B2      \n\t" /* u2 (signed) c1, weight 2^24: low byte only */
-        "add   %D0, r0       \n\t"
-        "clr   __zero_reg__  \n\t"
-        : "=&r"(r), "=&r"(z)
-        : "a"(c), "a"(u));
-    return r;
-}
-
 #else /* portable C: the reference the assembly must match */
 
 ORGAN_INLINE int32_t organ_mul_ss(int16_t a, int16_t b)
@@ -160,11 +131,6 @@ ORGAN_INLINE uint32_t organ_mac_ss(uint32_t acc, int16_t a, int16_t b)
 ORGAN_INLINE uint32_t organ_mul_uu(uint16_t a, uint16_t b)
 {
     return (uint32_t)a * (uint32_t)b;
-}
-
-ORGAN_INLINE uint32_t organ_mul_u_s24(uint16_t c, int32_t u)
-{
-    return (uint32_t)c * (uint32_t)u;
 }
 
 #endif
