@@ -481,6 +481,7 @@ def test_fuzz_real_app(builds, tmp_path, monkeypatch):
     assert r.returncode == 0 and not crashes, f"{crashes}\n{r.stderr[-4000:]}"
     runs = re.search(r"stat::number_of_executed_units:\s*(\d+)", r.stderr)
     assert runs and int(runs.group(1)) > 0
+    print(f"fuzz real app: {runs.group(1)} executions in {seconds} s")
 
 
 @pytest.mark.parametrize(
