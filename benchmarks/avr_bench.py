@@ -6,16 +6,20 @@ Each example's generated project is built with Debian's avr-gcc and Arduino core
 (designer/avrbuild.py) and run on the simulated ATmega328P (host/simavr.py); nothing in the
 firmware is changed for the measurement. Per example:
 
-* cycles per sample: the own cycles of each ADC interrupt that ran the DSP (interrupt entry and
-  exit, ADC read, DC blocker, filters, levels, the control task, the LED value; serial and timer
-  interrupts nested inside it not counted), over a drum loop (tests/dsp_examples.py), mean, p99
-  and max; CPU load = mean / the sample period (832 cycles at 19230.77 Hz; above 1 the firmware
-  drops samples and counts them as overruns: the overrun fraction says how many);
+* cycles per sample: the ADC interrupt works in pairs (every other conversion's interrupt only
+  keeps its sample, the next runs the two-sample step on both), so it is the own cycles of all
+  ADC interrupts (interrupt response and RETI, register saves, ADC reads, DC blocker, filters,
+  levels, the control tasks; serial and timer interrupts nested inside not counted) over a drum
+  loop (tests/dsp_examples.py), divided by the conversions; CPU load = that / the sample period
+  (832 cycles at 19230.77 Hz). A pair interrupt must end within two periods or the next pair
+  is dropped (two overruns): its p99 and max against that budget, and the overruns as the
+  harness counts them (samples that never reached the DSP) next to the firmware's own counter;
 * per band: the marginal cost of each band (the design without it, re-quantized and rebuilt, costs
   that much less), and for the classic organ the per-section costs solved from its three bands
   (bass = o + LP1, mid = o + HP1 + LP1, treble = o + HP1; o = the per-band level work);
-* where the cycles go: cycles per processed sample in the interrupt's own code, in the DSP core's
-  functions (organ_*), by the ELF's symbols (a program-counter profile);
+* where the cycles go, per processed sample: the interrupts that keep a sample and those that run
+  a pair, and from a program-counter profile the pair interrupt's own body (register saves and
+  the inlined filters), the control tasks it calls (organ_*) and the top functions of the CPU;
 * flash and static RAM (avr-size of the ELF);
 * onset-to-LED latency: a full-scale 200 Hz burst (first band) and a full-scale 6.5 kHz burst
   (last band), or, where those bands do not pass those tones, bursts at the centres of the first
@@ -25,7 +29,8 @@ firmware is changed for the measurement. Per example:
 * with --verify: wall time of ``designer verify --sim simavr`` (classic only; target <= 60 s).
 
 JSON (--json): {"configs": [{"name", "cycles_per_sample", "cpu_load", "flash_bytes", "ram_bytes",
-"latency_ms", ...more}], "targets": {...}}.
+"latency_ms", ...more}], "targets": {...}}. tests/avr_cycles (benchmarks/avr_dsp_cycles.py)
+measures the same interrupt on a test program; the two agree to the cycle on the classic organ.
 Targets (issue 6): classic <= 50 % of the 832-cycle period, <= 120 cycles per biquad, <= 70 per
 first-order section, latency <= 5 ms.
 """
@@ -87,20 +92,25 @@ def cycles(d: Design, seconds: float, profile: bool = False) -> simavr.OfflineRu
                               profile=profile)
 
 
+CONTROL = ("organ_ctl", "organ_control", "organ_avr_", "organ_mul")  # called by the pair step
+
+
 def breakdown(run: simavr.OfflineRun) -> dict:
-    """Where a DSP interrupt's cycles go, per processed sample, from the PC profile: the DSP
-    core's functions (organ_* and the generated organ_design_*), the rest of the interrupt
-    (vector, register saves, ADC read, flags, the call), and the cost of an interrupt that drops
-    its sample."""
+    """Where the ADC interrupts' cycles go, per sample the DSP ran on: the interrupts that keep
+    a sample and those that run a pair (own cycles, with response and RETI); from the PC profile
+    (which has neither the response nor nested interrupts apart) the pair interrupt's own body
+    (register saves, the inlined two-sample filters, the task dispatch) and the control tasks it
+    calls; the cost of an interrupt that drops a pair; the top functions of the whole CPU."""
     s = run.stats
-    n = max(s["adc_dsp"]["count"], 1)
+    n = max(s["dsp_samples"], 1)
     prof = s["profile"]
-    core = sum(v for k, v in prof.items() if "organ_" in k  # C++ names are mangled
-               and not any(x in k for x in ("organ_app", "organ_link", "organ_store")))
-    total = run.cycles_per_sample()
-    short = s["adc_short"]
-    return {"dsp_core": round(core / n, 1), "isr_overhead": round(total - core / n, 1),
-            "dropped_interrupt": round(short["sum"] / short["count"], 1) if short["count"] else 0,
+    tasks = sum(v for k, v in prof.items() if k.startswith(CONTROL))
+    skip = s["adc_skip"]
+    return {"store_interrupts": round(s["adc_store"]["sum"] / n, 1),
+            "pair_interrupts": round(s["adc_dsp"]["sum"] / n, 1),
+            "pair_body": round(prof.get("__vector_organ_pair", 0) / n, 1),
+            "control_tasks": round(tasks / n, 1),
+            "dropped_pair_interrupt": round(skip["sum"] / skip["count"], 1) if skip["count"] else 0,
             "functions": {k: round(v / n, 1) for k, v in
                           sorted(prof.items(), key=lambda kv: -kv[1])[:10] if k != "main"}}
 
@@ -165,18 +175,21 @@ def measure(path: Path, seconds: float, with_verify: bool) -> dict:
     run = cycles(d, seconds, profile=True)
     s = run.stats
     total = run.cycles_per_sample()
-    n_int = s["adc_dsp"]["count"] + s["adc_short"]["count"]
     per_band = {}
     for i, w in enumerate(d.wiring):
         per_band[w.name] = round(total - cycles(without_band(d, i), seconds).cycles_per_sample(), 1)
     lat = latency(d)
+    period = simavr.F_CPU / d.sample_rate_hz
     doc = {
         "name": path.stem, "cycles_per_sample": round(total, 1),
         "cpu_load": round(run.cpu_load(), 4), "flash_bytes": image.flash, "ram_bytes": image.ram,
         "latency_ms": lat["latency_ms"], "cycles_per_band": per_band,
-        "cycles_p99": s["adc_dsp_p99"], "cycles_max": s["adc_dsp"]["max"],
-        "period_cycles": round(simavr.F_CPU / d.sample_rate_hz, 2),
-        "overrun_fraction": round(s["adc_short"]["count"] / max(n_int, 1), 4),
+        "period_cycles": round(period, 2),
+        "pair_cycles_p50": s["adc_dsp_p50"], "pair_cycles_p99": s["adc_dsp_p99"],
+        "pair_cycles_max": s["adc_dsp"]["max"], "pair_budget_cycles": round(2 * period, 2),
+        "store_cycles": s["adc_store"]["max"],
+        "overruns": run.overruns(), "firmware_overruns": run.firmware_overruns(),
+        "overrun_fraction": round(run.overruns() / max(s["adc"]["conversions"], 1), 4),
         "breakdown": breakdown(run), "latency": lat,
         "simulated_mhz": round(s["cycles"] / max(s["wall_s"], 1e-9) / 1e6, 1),
     }
@@ -191,10 +204,12 @@ def measure(path: Path, seconds: float, with_verify: bool) -> dict:
 
 def report(docs: list[dict]) -> None:
     for d in docs:
-        print(f"{d['name']}: {d['cycles_per_sample']:.0f} cycles/sample (p99 {d['cycles_p99']}, "
-              f"max {d['cycles_max']}) = {d['cpu_load']:.0%} of {d['period_cycles']:.0f}; "
-              f"overruns {d['overrun_fraction']:.0%} of ADC interrupts; flash {d['flash_bytes']} B,"
-              f" RAM {d['ram_bytes']} B; simavr {d['simulated_mhz']} MHz")
+        print(f"{d['name']}: {d['cycles_per_sample']:.1f} cycles/sample = {d['cpu_load']:.1%} of "
+              f"{d['period_cycles']:.0f}; pair interrupt p50 {d['pair_cycles_p50']}, p99 "
+              f"{d['pair_cycles_p99']}, max {d['pair_cycles_max']} of {d['pair_budget_cycles']:.0f}"
+              f"; overruns {d['overruns']} (firmware {d['firmware_overruns']}, "
+              f"{d['overrun_fraction']:.1%}); flash {d['flash_bytes']} B, RAM {d['ram_bytes']} B; "
+              f"simavr {d['simulated_mhz']} MHz")
         print("  per band (marginal): " + ", ".join(f"{k} {v:.0f}"
                                                    for k, v in d["cycles_per_band"].items()))
         if "sections" in d:
@@ -202,9 +217,10 @@ def report(docs: list[dict]) -> None:
             print(f"  sections: LP1 {s['lp1']:.0f} (target <= {TARGETS['first_order_cycles']}), "
                   f"HP1 {s['hp1']:.0f}, per-band levels {s['band_levels']:.0f}")
         bd = d["breakdown"]
-        print(f"  per processed sample: DSP core {bd['dsp_core']:.0f} + interrupt overhead "
-              f"{bd['isr_overhead']:.0f}; a dropped sample's interrupt "
-              f"{bd['dropped_interrupt']:.0f}; by function (whole CPU): "
+        print(f"  per processed sample: keep-a-sample interrupts {bd['store_interrupts']:.1f} "
+              f"({d['store_cycles']} each) + pair interrupts {bd['pair_interrupts']:.1f} (body "
+              f"{bd['pair_body']:.1f}, control tasks {bd['control_tasks']:.1f}); a dropped "
+              f"pair's interrupt {bd['dropped_pair_interrupt']:.0f}; by function (whole CPU): "
               + ", ".join(f"{k} {v:.0f}" for k, v in bd["functions"].items()))
         lat = d["latency"]
         print(f"  latency ({lat['how']}): " + ", ".join(

@@ -6,12 +6,16 @@
 dev board's auto-program circuit ties RTS/DTR to EN/IO0, so the client keeps both released
 (neither reset nor bootloader) and pulses RTS alone for a clean restart; a pty or a socket is
 left alone. Then it sends one 0x00 (the device drops a half-received frame) and makes sure the
-board answers.
+board answers. Received bytes resynchronise on the frame delimiter, and an intact frame that
+arrives behind noise (bytes without a delimiter, a burst on an idle line) is kept: noise in front
+of every reply, as bursts closer together than the reply timeout cause, costs no retry
+(``board_io.ResyncDeframer``; a damaged frame is never kept).
 
 One command is in flight at a time (the AVR's 64-byte receive buffer is smaller than a PROCESS
 request). Every wait is bounded by a named timeout (:class:`Timeouts`). What went wrong is said by
 the exception's class: :class:`NoReplyError`, :class:`BoardGoneError`, :class:`PortError`,
-:class:`BoardResetError`, :class:`DesignMismatchError` here, and from ``host.protocol``
+:class:`BoardResetError`, :class:`DesignMismatchError` here (:class:`NoiseError` is only counted
+in :attr:`Board.link_errors`), and from ``host.protocol``
 ``PartialFrameError``, ``CrcError``, ``CobsError``, ``FrameLengthError``, ``DeviceError`` (an
 ERROR reply with its code) and ``ProtocolVersionError``. All are ``protocol.ProtocolError``.
 """
@@ -33,6 +37,7 @@ from .board_errors import (
     BoardGoneError,
     BoardResetError,
     DesignMismatchError,
+    NoiseError,
     NoReplyError,
     PortError,
     ResetStyle,
@@ -415,5 +420,5 @@ class Board(PortIO):
 
 __all__ = [
     "Board", "Timeouts", "Collector", "PortError", "NoReplyError", "BoardGoneError",
-    "BoardResetError", "DesignMismatchError", "RESET_STYLES", "reset_style_for",
+    "BoardResetError", "DesignMismatchError", "NoiseError", "RESET_STYLES", "reset_style_for",
 ]

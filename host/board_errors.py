@@ -37,6 +37,16 @@ class BoardResetError(P.ProtocolError):
     """A HELLO arrived while a reply was awaited: the board restarted and lost its state."""
 
 
+class NoiseError(P.FrameError):
+    """Bytes without a frame arrived in front of an intact frame (a burst of noise while the line
+    was idle): they were dropped and the frame after them was kept (``board_io.ResyncDeframer``).
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+        super().__init__(f"{n} bytes of noise in front of a frame dropped")
+
+
 class DesignMismatchError(P.ProtocolError):
     """The board reports another design hash than the host's design."""
 

@@ -4,12 +4,18 @@ A design's generated Uno/Nano project is built by ``designer.avrbuild`` (Debian'
 Arduino core, PlatformIO's flags, cached) and its ELF runs in ``host/simavr_harness`` (C against
 libsimavr, built on demand and cached by content hash like the native board). The harness serves
 UART0 on a pty, feeds ADC0 from a sample stream and watches the LED pins and the interrupts; see
-its ``main.c`` for the command line and ``probes.c`` for what is measured and how.
+its ``options.c`` for the command line, ``probes.c`` and ``isr.c`` for what is measured and how.
+
+The firmware's ADC interrupt works in pairs (``firmware_templates/src/main_avr.cpp.j2``): every
+other conversion only keeps its sample, the next runs the DSP on both. The harness tells what
+each interrupt did from the firmware's own memory (:class:`PairMap`: addresses from the ELF's
+symbols and, for the application struct, from a probe compiled against the generated headers).
 
 * :func:`start_board`: the simulated board behind ``designer sim-board DESIGN --engine simavr``
   and ``designer verify --sim simavr`` (called through ``host.simboard.start_simulated_board``);
 * :func:`run_offline`: a run without a host: samples into ADC0 for a number of simulated seconds,
-  then the LED pin log, the cycle statistics and the samples the DSP actually processed.
+  then the LED pin log, the cycle statistics and the samples the DSP actually processed;
+* :func:`prepare_firmware`: the built image and its :class:`PairMap`.
 
 Times inside the simulation are CPU cycles at 16 MHz (``F_CPU``).
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -26,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,13 +56,21 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).resolve().parent
 HARNESS_DIR = HERE / "simavr_harness"
-HARNESS_SOURCES = ("main.c", "options.c", "bridge.c", "probes.c", "leds.c")
+HARNESS_SOURCES = ("main.c", "options.c", "bridge.c", "probes.c", "isr.c", "leds.c")
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror"]
 F_CPU = 16_000_000
 ADC_VECTOR = 21
 EEPROM_SIZE = 1024       # bytes, ATmega328P
 IDLE_SPEED = 1.0         # an idle link runs the firmware in real time (see start_board)
 STATS_TIMEOUT = 2.0      # seconds for a running harness to write its statistics
+SRAM_SYMBOL_BASE = 0x800000  # avr-nm's address of data-space byte 0
+APP_SYMBOL = re.compile(r"_ZL3app(\.lto_priv\.\d+)?$")  # main.cpp's static organ_app_t app
+# offsets in organ_app_t, as the generated headers lay it out (sizes of the probe's arrays - 1)
+LAYOUT_PROBE = """#include <stddef.h>
+#include "organ_app.h"
+const char organ_probe_tick[offsetof(organ_app_t, state.tick) + 1] = {0};
+const char organ_probe_overruns[offsetof(organ_app_t, overruns) + 1] = {0};
+"""
 
 
 class SimavrError(DesignerError):
@@ -113,6 +128,11 @@ def build_harness() -> Path:
 
 def build_firmware(design: Design) -> AvrImage:
     """The design's generated PlatformIO project, built for its ATmega328P (cached)."""
+    return prepare_firmware(design)[0]
+
+
+def prepare_firmware(design: Design) -> tuple[AvrImage, PairMap | None]:
+    """The built image (cached) and where its ADC interrupt keeps its state."""
     from designer import avrbuild
     from designer.outfiles import write_plan
     from designer.render import render_project
@@ -123,9 +143,98 @@ def build_firmware(design: Design) -> AvrImage:
     with tempfile.TemporaryDirectory(prefix="organ-avr-") as tmp:
         write_plan(render_project(design), Path(tmp))
         try:
-            return avrbuild.build(Path(tmp))
+            image = avrbuild.build(Path(tmp))
         except avrbuild.AvrBuildError as e:
             raise SimavrError(str(e)) from None
+        return image, firmware_map(image.elf, Path(tmp))
+
+
+@dataclass(frozen=True)
+class PairMap:
+    """SRAM addresses (data space) of the paired ADC interrupt's state in one firmware image:
+    ``organ_adc_phase`` and ``organ_adc_held`` (the interrupt's own), ``app.state.tick`` (grows
+    with every sample the DSP runs on) and ``app.overruns`` (the firmware's overrun counter).
+    ``tick``/``overruns`` are None when the layout is unknown (an ELF without its project): the
+    harness then falls back to a cycle threshold for "the DSP ran"."""
+
+    phase: int
+    held: int
+    tick: int | None = None
+    overruns: int | None = None
+
+    def arg(self) -> str:
+        """The harness's ``--pair-map`` value."""
+        addrs = [self.phase, self.held]
+        if self.tick is not None and self.overruns is not None:
+            addrs += [self.tick, self.overruns]
+        return ",".join(f"0x{a:x}" for a in addrs)
+
+
+def firmware_map(elf: Path, project: Path | None = None) -> PairMap | None:
+    """The :class:`PairMap` of ``elf`` (None: a firmware without the paired interrupt); with
+    the generated ``project`` it was built from, the application struct's fields too. Cached
+    by the ELF's content."""
+    data = elf.read_bytes()
+    key = hashlib.sha256(data).hexdigest()[:24]
+    cached = cache_dir() / f"pairmap-{key}.json"
+    if cached.exists():
+        doc = json.loads(cached.read_text())
+        if doc is None or doc.get("tick") is not None or project is None:
+            return None if doc is None else PairMap(**doc)
+    syms = _data_symbols(elf)
+    if "organ_adc_phase" not in syms or "organ_adc_held" not in syms:
+        pmap = None
+    else:
+        app = next((a for n, a in syms.items() if APP_SYMBOL.match(n)), None)
+        offsets = _app_offsets(project) if app is not None and project is not None else None
+        pmap = PairMap(syms["organ_adc_phase"], syms["organ_adc_held"],
+                       None if offsets is None else app + offsets["tick"],
+                       None if offsets is None else app + offsets["overruns"])
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(None if pmap is None else asdict(pmap)))
+    os.replace(tmp, cached)
+    return pmap
+
+
+def _data_symbols(elf: Path) -> dict[str, int]:
+    """name -> SRAM address of every data-space symbol of ``elf``."""
+    out = subprocess.run(["avr-nm", "--defined-only", str(elf)], capture_output=True, text=True,
+                         check=True).stdout
+    syms = {}
+    for line in out.splitlines():
+        p = line.split()
+        if len(p) == 3 and p[1] in "bBdD" and int(p[0], 16) >= SRAM_SYMBOL_BASE:
+            syms[p[2]] = int(p[0], 16) - SRAM_SYMBOL_BASE
+    return syms
+
+
+def _app_offsets(project: Path) -> dict[str, int] | None:
+    """Offsets of ``state.tick`` and ``overruns`` in the project's ``organ_app_t`` (compiled
+    with its flags and headers); None when the probe does not compile."""
+    from designer import avrbuild
+
+    try:
+        _, board, flags = avrbuild.project_env(project)
+    except avrbuild.AvrBuildError:
+        return None
+    dirs = avrbuild._include_dirs(project)  # the firmware build's own include path
+    with tempfile.TemporaryDirectory(prefix="organ-layout-") as tmp:
+        src, obj = Path(tmp) / "probe.c", Path(tmp) / "probe.o"
+        src.write_text(LAYOUT_PROBE)
+        r = subprocess.run(["avr-gcc", "-c", f"-mmcu={avrbuild.MCU}", "-std=gnu11", "-Os",
+                            f"-D{avrbuild.BOARDS[board][0]}", *flags,
+                            *(f"-I{d}" for d in dirs), str(src), "-o", str(obj)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            return None
+        nm = subprocess.run(["avr-nm", "-S", str(obj)], capture_output=True, text=True).stdout
+    sizes = {p[3]: int(p[1], 16) for p in (line.split() for line in nm.splitlines())
+             if len(p) == 4}
+    try:
+        return {k: sizes[f"organ_probe_{k}"] - 1 for k in ("tick", "overruns")}
+    except KeyError:
+        return None
 
 
 def design_io(design: Design) -> tuple[int, list[int]]:
@@ -192,7 +301,7 @@ def start_board(
     missing = missing_tools()
     if missing:
         raise SimavrError("the simavr engine needs " + ", ".join(missing))
-    image = build_firmware(design)
+    image, pmap = prepare_firmware(design)
     exe = build_harness()
     channel, pins = design_io(design)
     tmp = tempfile.TemporaryDirectory(prefix="organ-simavr-")
@@ -203,6 +312,8 @@ def start_board(
            "--led-pins", ",".join(map(str, pins)), "--stats", str(work / "stats.json"),
            "--noise", str(noise_amplitude(noise_dbfs)), "--seed", str(seed),
            "--speed", repr(float(speed)), "--idle-speed", repr(float(idle_speed))]
+    if pmap is not None:
+        cmd += ["--pair-map", pmap.arg()]
     if uart_ideal:
         cmd.append("--uart-ideal")
     if input_wav is not None:
@@ -242,7 +353,9 @@ def _link(board: SimulatedBoard, link: Path) -> None:
 class OfflineRun:
     """What a run without a host produced. ``events[pin]``: (cycles, levels) arrays of every
     change of the pin's level (PWM duty 0..255); ``marks``: sample index -> cycle of its
-    conversion; ``processed``: the int16 samples the DSP ran on, in order."""
+    conversion; ``processed``: the int16 samples the DSP ran on, in order, from boot (two per
+    pair interrupt that ran it). The figures below cover the measured window (``warmup_s`` on),
+    in cycles of the 16 MHz clock with interrupt entry and exit included (``isr.c``)."""
 
     stats: dict[str, Any]
     events: dict[int, tuple[np.ndarray, np.ndarray]]
@@ -251,19 +364,37 @@ class OfflineRun:
     fs: float
     stderr: str = ""
     led_pins: list[int] = field(default_factory=list)
+    pair_map: PairMap | None = None
 
     def cycles_per_sample(self) -> float:
-        """Mean own cycles of the ADC interrupts that ran the DSP (entry and exit included)."""
-        s = self.stats["adc_dsp"]
-        return s["sum"] / s["count"] if s["count"] else float("nan")
+        """Own cycles of all ADC interrupts (those that keep a sample, run a pair, or drop one)
+        per conversion: the mean CPU cost of one sample period."""
+        n = self.stats["adc"]["conversions"]
+        return self.stats["adc_all"]["sum"] / n if n else float("nan")
 
     def cpu_load(self) -> float:
-        """The per-sample work as a fraction of the sample period (> 1: samples are dropped)."""
+        """The ADC interrupts' share of the CPU (:meth:`cycles_per_sample` / the period)."""
         return self.cycles_per_sample() * self.fs / F_CPU
 
+    def cycles_per_processed_sample(self) -> float:
+        """Cycles of the interrupts that kept or ran a sample per sample the DSP ran on: what a
+        sample costs when it is not dropped (with overruns, :meth:`cycles_per_sample` also
+        averages in the cheap dropped pairs and stays below the period)."""
+        s, n = self.stats, self.stats["dsp_samples"]
+        return (s["adc_store"]["sum"] + s["adc_dsp"]["sum"]) / n if n else float("nan")
+
     def overruns(self) -> int:
-        """ADC interrupts that returned without running the DSP, in the measured window."""
-        return int(self.stats["adc_short"]["count"])
+        """Samples of the window that never reached the DSP: two per pair interrupt minus those
+        it ran on (= interrupts that kept a sample - interrupts that ran a pair, when every run
+        takes both). Told from the firmware's DSP tick, independently of its overrun counter
+        (:meth:`firmware_overruns`); the two differ only by live audio paused for PROCESS and
+        the one sample dropped to realign the pairs after a PROCESS block of odd length."""
+        return int(self.stats["lost"])
+
+    def firmware_overruns(self) -> int | None:
+        """The firmware's own overrun counter over the window (None: not found in the ELF)."""
+        fw = self.stats.get("firmware_overruns")
+        return None if fw is None else int(fw["window"])
 
     def first_on(self, pin: int, after_cycle: int, before_cycle: int | None = None) -> int | None:
         """Cycle at which ``pin`` first turns on (level leaves 0) at or after ``after_cycle``."""
@@ -320,13 +451,16 @@ def run_offline(
     """Run a design (built here) or an ELF for ``seconds`` of simulated time with ``audio`` (int16,
     one sample per conversion, not looped; silence after it) in ADC0; statistics count from
     ``warmup_s``. ``marks``: sample indices whose conversion cycle is wanted. For an ELF give
-    ``fs``; the ADC channel is then 0 and the LED pins 9, 10, 11, 3."""
+    ``fs``; the ADC channel is then 0 and the LED pins 9, 10, 11, 3, and without its project the
+    harness tells a pair that ran the DSP by its cycles (:class:`PairMap`)."""
     if isinstance(target, Path):
         elf, channel, pins = target, 0, [9, 10, 11, 3]
         if fs is None:
             raise ValueError("fs is needed to run an ELF")
+        pmap = firmware_map(elf)
     else:
-        elf = build_firmware(target).elf
+        image, pmap = prepare_firmware(target)
+        elf = image.elf
         channel, pins = design_io(target)
         fs = target.sample_rate_hz
     exe = build_harness()
@@ -342,6 +476,8 @@ def run_offline(
             cmd += ["--audio", str(work / "in.raw")]
         if marks:
             cmd += ["--marks", ",".join(str(int(m)) for m in marks)]
+        if pmap is not None:
+            cmd += ["--pair-map", pmap.arg()]
         if profile:
             (work / "syms.txt").write_text(profile_symbols(elf))
             cmd += ["--profile", str(work / "syms.txt")]
@@ -351,7 +487,7 @@ def run_offline(
         stats = json.loads((work / "stats.json").read_text())
         events, got_marks = _parse_log((work / "log.txt").read_text())
         processed = np.fromfile(work / "processed.raw", dtype="<i2")
-    return OfflineRun(stats, events, got_marks, processed, fs, r.stderr, pins)
+    return OfflineRun(stats, events, got_marks, processed, fs, r.stderr, pins, pmap)
 
 
 def _parse_log(text: str) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[int, int]]:

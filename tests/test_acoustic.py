@@ -111,7 +111,8 @@ def test_pins_show_the_models_values(bursts):
     d, run, _, _ = bursts
     qd = d.quantized
     out = Model(qd, qd.params()).process(run.processed, reset=True)
-    assert len(run.processed) == run.stats["adc_dsp"]["count"]
+    assert len(run.processed) == run.stats["dsp_samples"] == 2 * run.stats["adc_dsp"]["count"]
+    assert run.overruns() == run.firmware_overruns() == 0  # the classic organ keeps up
     shown_by_band = {}
     for b, w in enumerate(d.wiring):
         model = out.led[:, b].astype(int)

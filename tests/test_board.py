@@ -16,6 +16,8 @@ from host_helpers import (
     hello_bytes,
     start_mock_board,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from host import protocol as P
 from host.board import (
@@ -23,11 +25,13 @@ from host.board import (
     BoardGoneError,
     BoardResetError,
     DesignMismatchError,
+    NoiseError,
     NoReplyError,
     PortError,
     Timeouts,
     reset_style_for,
 )
+from host.board_io import ResyncDeframer
 
 SHORT = Timeouts(reply=0.15, frame_gap=0.05, uno_boot=1.0, esp32_boot=1.0, hello_grace=0.05)
 
@@ -162,6 +166,73 @@ class TestFailureKinds:
     def test_loopback_is_not_a_board(self):
         with pytest.raises(P.UnexpectedTypeError, match="got Ping, expected Pong"):
             Board.open("loop://", timeouts=SHORT)
+
+
+def noise(rng: np.random.Generator, n: int = 48) -> bytes:
+    """Random bytes without a delimiter: a burst on an idle line."""
+    return rng.integers(1, 256, n, dtype=np.uint8).tobytes()
+
+
+class TestNoiseOnTheLine:
+    """Bytes that arrive without a delimiter end up in front of the next frame; the client keeps
+    the intact frame behind them (host/board_io.ResyncDeframer), never a damaged one."""
+
+    def test_open_and_commands_with_noise_before_every_reply(self, monkeypatch):
+        rng = np.random.default_rng(5)
+
+        def respond(f):
+            if f.type == P.MsgType.GET:
+                return noise(rng) + P.Value(0, 7).encode(f.seq)
+            return noise(rng) + pong(f)
+
+        fake_board(monkeypatch, respond)
+        with Board.open("fake://", timeouts=SHORT) as b:  # each retry would get noise as well
+            assert b.get(0, retries=0) == 7 and b.ping(b"x") == b"x"
+            assert b.deframer.salvaged == 3 and b.link_errors == 3
+
+    def test_noise_longer_than_a_frame(self):
+        d = ResyncDeframer()
+        good = P.Pong(b"organ").encode(9)
+        items = d.feed(noise(np.random.default_rng(1), 400) + good)
+        assert isinstance(items[0], NoiseError) and items[0].n == d.max_encoded - len(good) + 1
+        assert items[1:] == [P.Frame(P.MsgType.PONG, 9, b"organ")]
+
+    def test_a_damaged_reply_behind_noise_still_fails(self, monkeypatch):
+        rng = np.random.default_rng(6)
+
+        def respond(f):
+            raw = bytearray(P.frame_bytes(P.MsgType.PONG, f.seq, f.payload))
+            raw[-1] ^= 0x10  # bad CRC
+            return noise(rng) + P.cobs_encode(bytes(raw)) + b"\x00"
+
+        fake_board(monkeypatch, respond)
+        with pytest.raises((P.CrcError, P.CobsError, P.FrameLengthError)):
+            Board.open("fake://", timeouts=SHORT)
+
+    @settings(max_examples=300, derandomize=True, deadline=None)
+    @given(st.binary(max_size=300), st.integers(0, 255),
+           st.binary(max_size=P.MAX_FRAME - P.OVERHEAD))
+    def test_the_frame_behind_any_noise_is_kept(self, junk, seq, payload):
+        items = ResyncDeframer().feed(junk + P.encode_frame(P.MsgType.DATA, seq, payload))
+        assert items[-1] == P.Frame(P.MsgType.DATA, seq, payload)
+        assert all(isinstance(x, P.FrameError) for x in items[:-1])
+
+    @settings(max_examples=300, derandomize=True, deadline=None)
+    @given(st.binary(max_size=60), st.integers(0, 255), st.binary(min_size=1, max_size=120),
+           st.sampled_from(["flip", "drop", "insert"]), st.integers(0, 10**6),
+           st.integers(0, 255))
+    def test_a_damaged_frame_is_never_kept(self, junk, seq, payload, how, where, byte):
+        body = bytearray(P.encode_frame(P.MsgType.DATA, seq, payload)[:-1])
+        i = where % len(body)
+        if how == "flip":
+            body[i] ^= 1 << (byte % 8)
+        elif how == "drop":
+            del body[i]
+        else:  # inside the frame: a byte in front of it is noise, and rightly skipped
+            body.insert(1 + where % (len(body) - 1), byte)
+        items = ResyncDeframer().feed(junk + bytes(body) + b"\x00")
+        assert not any(isinstance(x, P.Frame) and x.seq == seq and x.type == P.MsgType.DATA
+                       for x in items)
 
 
 class TestResetLines:

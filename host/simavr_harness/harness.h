@@ -4,7 +4,8 @@
  *   main.c     the ATmega328P (libsimavr), the run loop, EEPROM file, signals, stats
  *   options.c  the command line
  *   bridge.c   UART0 <-> a pseudo-terminal, single-threaded, bytes paced at the wire rate
- *   probes.c   ADC0 fed from a sample stream, interrupt timing, PC profile
+ *   probes.c   ADC0 fed from a sample stream, marks, PC profile
+ *   isr.c      interrupt timing; what the paired ADC interrupt did with each sample
  *   leds.c     the LED pins' levels from the registers the firmware writes
  *
  * Every time is in CPU cycles of the simulated 16 MHz clock (avr->cycle) unless named *_ns.
@@ -33,6 +34,7 @@ void stat_add(stat_t *s, uint64_t v);
 
 typedef struct {
     const char *elf, *storage, *audio, *led_pins, *log, *marks, *stats, *profile, *processed;
+    const char *pair_map;
     unsigned storage_size;
     int pty, loop, noise, watch_stdin, uart_ideal, channel;
     uint32_t seed, short_isr;
@@ -70,6 +72,29 @@ void bridge_close(bridge_t *b);
 
 /* ---- probes.c ------------------------------------------------------------------------------ */
 
+/* An interrupt in progress (isr.c). Cycles are the simulated clock's; at_* are what the
+ * firmware's memory held when the vector was taken (paired ADC interrupt only). */
+typedef struct {
+    int vector;
+    int measured;            /* began inside the measurement window */
+    uint64_t start;
+    uint64_t nested_sim;     /* simulated cycles of interrupts nested in this one */
+    uint64_t nested_real;    /* the same with their (unsimulated) interrupt responses */
+    int32_t adc_read;        /* the ADC result register as this interrupt read it, or -1 */
+    uint8_t at_phase, at_tick;
+    uint16_t at_held;
+    uint32_t at_overruns, nested_overruns;
+} isr_frame_t;
+
+/* Where the paired ADC interrupt keeps its state: SRAM addresses (avr->data indexes) from the
+ * ELF's symbols and the application's struct layout; 0 = unknown. */
+typedef struct {
+    uint16_t phase;          /* organ_adc_phase: 0 before the first of a pair, else 0xFF */
+    uint16_t held;           /* organ_adc_held: the first sample of the pair (left-adjusted ADC) */
+    uint16_t tick;           /* app.state.tick: advanced by every sample the DSP runs on */
+    uint16_t overruns;       /* app.overruns: the firmware's overrun counter (uint32) */
+} pair_map_t;
+
 typedef struct {
     /* sample stream for ADC0 */
     int16_t *audio;          /* whole file (regular file) */
@@ -81,6 +106,7 @@ typedef struct {
     uint32_t rng;
     int channel;             /* ADC mux source that is the microphone */
     uint64_t samples;        /* conversions of that channel so far */
+    uint64_t conversions;    /* of those, the ones in the measurement window */
     uint64_t first_cycle;    /* cycle of conversion 0 */
     uint64_t *marks;         /* sample indices whose conversion cycle is logged */
     size_t n_marks, next_mark;
@@ -93,20 +119,24 @@ typedef struct {
     uint64_t rises[MAX_LED_PINS], high_cycles[MAX_LED_PINS];
     uint64_t first_rise[MAX_LED_PINS];
     FILE *log;               /* "P cycle pin value" and "S cycle sample_index" lines */
-    FILE *processed;         /* int16 samples the DSP ran on (ADC interrupts that ran it) */
+    FILE *processed;         /* int16 samples the DSP ran on, in order */
     uint64_t n_processed;
-    /* interrupts: own (exclusive) cycles per vector, nested ones subtracted */
-    struct {
-        int vector;
-        uint64_t start, nested;
-        int32_t adc_read;    /* the ADC result register as this interrupt read it, or -1 */
-    } stack[64];
+    /* interrupts (isr.c): own (exclusive) cycles per vector, nested ones subtracted */
+    isr_frame_t stack[64];
     int depth;
     stat_t own[N_VECTORS], total[N_VECTORS];
-    stat_t adc_dsp, adc_short;   /* ADC interrupts that ran the DSP / that returned at once */
-    uint32_t short_limit;        /* own cycles below which an ADC interrupt "returned at once" */
+    pair_map_t map;
+    stat_t adc_all;              /* every ADC interrupt */
+    stat_t adc_store;            /* first of a pair: stored its sample */
+    stat_t adc_dsp;              /* ran the DSP (second of a pair; or every sample, unpaired) */
+    stat_t adc_skip;             /* did not run it (dropped: overrun; or live audio paused) */
+    uint64_t dsp_samples;        /* samples the DSP ran on */
+    uint64_t pairs_two, pairs_one, pairs_dropped, pairs_paused;
+    uint32_t short_limit;        /* without map.tick: own cycles below which the DSP did not run */
     uint32_t *hist;              /* own cycles of the ADC interrupts that ran the DSP */
-    /* measurement window */
+    uint32_t fw_overruns_from;   /* the firmware's counter when the window opened */
+    /* measurement window: opens at the first ADC interrupt from from_cycle on (paired: the
+     * first of a pair), so that every pair counted is whole */
     uint64_t from_cycle;
     int measuring;
     /* PC profile */
@@ -118,15 +148,22 @@ typedef struct {
 } probes_t;
 
 int probes_init(probes_t *p, avr_t *avr);
+/* the paired ADC interrupt's addresses: "PHASE,HELD[,TICK,OVERRUNS]" (decimal or 0x hex) */
+int probes_pair_map(probes_t *p, const char *list);
 int probes_load_audio(probes_t *p, const char *path);
 int probes_led_pins(probes_t *p, const char *list);
 int probes_marks(probes_t *p, const char *list);
-void probes_watch_adc_reads(probes_t *p);
 int probes_load_profile(probes_t *p, const char *path);
 void probes_start(probes_t *p);
 /* one instruction (and what the simulator does around it), profiled */
 void probes_step_profiled(probes_t *p);
 void probes_finish(probes_t *p);
 void probes_json(const probes_t *p, FILE *f);
+
+/* ---- isr.c --------------------------------------------------------------------------------- */
+
+void isr_init(probes_t *p);
+void isr_watch_adc_reads(probes_t *p);
+void isr_json(const probes_t *p, FILE *f);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * main.c - simavr_harness: the generated Uno firmware (its ELF) on a simulated ATmega328P at
- * 16 MHz. The command line is in options.c; what is fed in and measured, in probes.c and leds.c;
- * the serial port, in bridge.c.
+ * 16 MHz. The command line is in options.c; what is fed in and measured, in probes.c, isr.c and
+ * leds.c; the serial port, in bridge.c.
  *
  * The run loop executes STEPS instructions at a time, then services the pty, the speed limit
  * (--speed / --idle-speed), the EEPROM file and the signals; an offline run (--seconds) stops
@@ -178,6 +178,10 @@ static int setup_probes(const options_t *o, probes_t *p, avr_t *avr)
         fprintf(stderr, "simavr_harness: cannot read audio %s\n", o->audio);
         return -1;
     }
+    if (o->pair_map && probes_pair_map(p, o->pair_map) != 0) {
+        fprintf(stderr, "simavr_harness: bad --pair-map %s (SRAM addresses)\n", o->pair_map);
+        return -1;
+    }
     if (o->led_pins && probes_led_pins(p, o->led_pins) != 0) {
         fprintf(stderr, "simavr_harness: bad --led-pins %s (Uno pins 0..19)\n", o->led_pins);
         return -1;
@@ -195,7 +199,7 @@ static int setup_probes(const options_t *o, probes_t *p, avr_t *avr)
             fprintf(stderr, "simavr_harness: cannot write %s\n", o->processed);
             return -1;
         }
-        probes_watch_adc_reads(p);
+        isr_watch_adc_reads(p);
     }
     if (o->profile && probes_load_profile(p, o->profile) != 0) {
         fprintf(stderr, "simavr_harness: cannot read the symbols %s\n", o->profile);

@@ -5,7 +5,8 @@
  *   simavr_harness ELF [--pty] [--storage FILE] [--storage-size N]
  *                  [--audio RAW|-] [--no-loop] [--noise AMPLITUDE] [--seed N] [--adc-channel N]
  *                  [--led-pins 9,10,11] [--log FILE] [--marks K1,K2,..] [--processed FILE]
- *                  [--stats FILE] [--profile SYMBOLS] [--warmup S] [--short-isr CYCLES]
+ *                  [--stats FILE] [--profile SYMBOLS] [--warmup S] [--pair-map ADDRS]
+ *                  [--short-isr CYCLES]
  *                  [--seconds S] [--speed X] [--idle-speed X] [--watch-stdin] [--uart-ideal]
  *
  * --pty          serve UART0 on a pseudo-terminal: prints "PTY <path>" on stdout once the
@@ -18,8 +19,14 @@
  *                without it; --noise adds uniform noise
  * --led-pins     Arduino pins whose changes are logged ("P cycle pin value") to --log; --marks
  *                logs the conversion cycle of those sample indices ("S cycle index");
- *                --processed writes the int16 input of every ADC interrupt that ran the DSP
- *                (the samples the firmware actually processed, overruns left out)
+ *                --processed writes the int16 samples the DSP ran on, in order (the samples
+ *                the firmware actually processed, overruns left out; isr.c)
+ * --pair-map     PHASE,HELD[,TICK,OVERRUNS]: SRAM addresses of organ_adc_phase, organ_adc_held,
+ *                app.state.tick and app.overruns in the firmware (decimal or 0x hex), which
+ *                tell what the paired ADC interrupt did with each sample (isr.c); without it
+ *                the firmware is taken to run one sample per interrupt
+ * --short-isr    without TICK: own cycles from which an ADC interrupt counts as having run the
+ *                DSP (default 300; a dropped pair takes 240 to 260 cycles)
  * --stats        JSON written at exit (and on SIGUSR1): cycles, interrupts, LEDs, UART, profile;
  *                counting starts after --warmup simulated seconds; --profile takes
  *                "hexaddr hexsize name" lines (the ELF's functions) for cycles per function
@@ -48,7 +55,7 @@ int parse_args(int argc, char **argv, options_t *o)
     o->storage_size = 1024;
     o->loop = 1;
     o->seed = 1;
-    o->short_isr = 200;
+    o->short_isr = 300;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -91,6 +98,8 @@ int parse_args(int argc, char **argv, options_t *o)
             o->profile = v;
         } else if (!strcmp(a, "--warmup")) {
             o->warmup = strtod(v, NULL);
+        } else if (!strcmp(a, "--pair-map")) {
+            o->pair_map = v;
         } else if (!strcmp(a, "--short-isr")) {
             o->short_isr = (uint32_t)strtoul(v, NULL, 10);
         } else if (!strcmp(a, "--seconds")) {
