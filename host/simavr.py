@@ -45,9 +45,9 @@ from .simboard import (
     DEFAULT_NOISE_DBFS,
     START_TIMEOUT,
     SimulatedBoard,
-    _drain,
-    _first_line,
     audio_for_board,
+    drain,
+    first_line,
 )
 
 if TYPE_CHECKING:
@@ -324,8 +324,8 @@ def start_board(
                             stderr=subprocess.PIPE, text=True)
     board = SimavrBoard(port="", storage=storage_path, process=proc, engine="simavr", _tmp=tmp,
                         stats_path=work / "stats.json", elf=image.elf)
-    threading.Thread(target=_drain, args=(proc.stderr, board._stderr), daemon=True).start()
-    line = _first_line(proc, START_TIMEOUT)
+    threading.Thread(target=drain, args=(proc.stderr, board._stderr), daemon=True).start()
+    line = first_line(proc, START_TIMEOUT)
     if not line.startswith("PTY "):
         board.close()
         raise SimavrError(f"the simavr board did not start: {line or board.log()}")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from designer.errors import DesignerError
+from designer.render import ENV_FRAC_BITS, Y_FRAC_BITS  # what the firmware's INFO says
 
 if TYPE_CHECKING:
     from designer.design import Design
@@ -110,10 +111,6 @@ def build_for_test_app(app_sources: Sequence[Path], defines: Sequence[str] = ())
         flags=list(defines),
         include_dirs=[NATIVE_DIR, LIB / "organ_link", link_c],
     )
-
-
-#: Q formats INFO reports for int16 ``y`` (full scale like the input) and ``env`` (m-units)
-Y_FRAC_BITS, ENV_FRAC_BITS = 15, 0
 
 
 def design_header(design: Design, tables: QuantizedDesign | None = None) -> str:
@@ -270,8 +267,8 @@ def run_native(
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     board = SimulatedBoard(port="", storage=storage_path, process=proc, _tmp=tmp)
-    threading.Thread(target=_drain, args=(proc.stderr, board._stderr), daemon=True).start()
-    line = _first_line(proc, START_TIMEOUT)
+    threading.Thread(target=drain, args=(proc.stderr, board._stderr), daemon=True).start()
+    line = first_line(proc, START_TIMEOUT)
     if not line.startswith("PTY "):
         board.close()
         raise DesignerError(f"the native simulated board did not start: {line or board.log()}")
@@ -289,7 +286,9 @@ def run_native(
     return board
 
 
-def _first_line(proc: subprocess.Popen, timeout: float) -> str:
+def first_line(proc: subprocess.Popen, timeout: float) -> str:
+    """The first line a board process prints on stdout ("PTY <path>"), or "" after ``timeout``
+    seconds (read in a thread: a process that hangs before printing must not hang us)."""
     box: list[str] = []
     t = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)
     t.start()
@@ -297,7 +296,8 @@ def _first_line(proc: subprocess.Popen, timeout: float) -> str:
     return box[0] if box else ""
 
 
-def _drain(stream: Any, sink: list[str]) -> None:
+def drain(stream: Any, sink: list[str]) -> None:
+    """Collect a process's stderr lines (for error messages) so its pipe never fills up."""
     for line in stream:
         sink.append(line)
 
