@@ -8,8 +8,12 @@
  *   STRUCTURED mode  records [n u8][n bytes]: a decoded frame without its CRC; the harness
  *                    appends a valid CRC and COBS-encodes it, so mutations reach the dispatcher
  *                    (with PATCH_LEN the header's length field is set to match)
- * Input is fed in chunks of 1..8 bytes (flags bits 1-3) or whole (WHOLE); after each chunk the
- * LEVELS clock advances 7 ms. A RESET(REBOOT) reboots the app with its storage.
+ * Input is fed in chunks of 1..8 bytes (flags bits 1-3) or whole (WHOLE) through the firmware's
+ * entry points (test_app_feed/poll: organ_app_feed/poll for the real application); after each
+ * chunk one live-audio sample made of the chunk's bytes goes in (as the ADC interrupt would
+ * between two serial reads) and the clock advances 7 ms, or 250 ms with SLOW_CLOCK (so that
+ * LEVELS periods and the live-audio hold after PROCESS run out within one input). A reboot
+ * (RESET(REBOOT)) boots the app again with its storage.
  *
  * Oracles besides ASan/UBSan: every byte the device sends is checked by an independent decoder
  * (COBS structure, size <= ORGAN_LINK_TX_MAX, CRC, version, length field, reply type), every
@@ -29,6 +33,7 @@
 #define F_WHOLE 0x10u
 #define F_STRUCTURED 0x20u
 #define F_PATCH_LEN 0x40u
+#define F_SLOW_CLOCK 0x80u
 #define STORAGE_SIZE 256u
 
 typedef struct {
@@ -202,7 +207,7 @@ typedef struct {
     void *app;
     uint8_t *storage;
     checker_t *chk;
-    uint16_t now;
+    uint32_t now, tick; /* ms */
 } run_t;
 
 static void boot(run_t *r)
@@ -217,11 +222,14 @@ static void feed(run_t *r, const uint8_t *p, size_t n, size_t chunk)
 {
     while (n) {
         size_t k = n < chunk ? n : chunk;
-        organ_link_feed(test_app_link(r->app), p, k);
+        test_app_feed(r->app, p, k);
         check_idle(r->app, r->chk);
-        r->now = (uint16_t)(r->now + 7u);
-        organ_link_poll_levels(test_app_link(r->app), r->now);
-        check_idle(r->app, r->chk);
+        if (!test_app_reboot_requested(r->app)) {
+            test_app_live_sample(r->app, (int16_t)(uint16_t)(((unsigned)p[0] << 8) | p[k - 1]));
+            r->now += r->tick;
+            test_app_poll(r->app, r->now);
+            check_idle(r->app, r->chk);
+        }
         if (test_app_reboot_requested(r->app)) {
             boot(r);
         }
@@ -289,6 +297,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.storage = storage;
     r.chk = &chk;
     r.now = 0;
+    r.tick = (flags & F_SLOW_CLOCK) ? 250u : 7u;
     boot(&r);
     chunk = (flags & F_WHOLE) ? (size_t)-1 : (size_t)((flags >> 1) & 7u) + 1u;
     if (!(flags & F_STRUCTURED)) {

@@ -18,7 +18,7 @@ from link_c.mirror import MOCK_TAG, StoreImage  # noqa: E402
 
 from host import protocol as P  # noqa: E402
 
-STORAGE, WHOLE, STRUCTURED, PATCH_LEN = 0x01, 0x10, 0x20, 0x40
+STORAGE, WHOLE, STRUCTURED, PATCH_LEN, SLOW_CLOCK = 0x01, 0x10, 0x20, 0x40, 0x80
 CORPUS_DIR = HERE / "corpus"
 
 
@@ -55,6 +55,10 @@ def corpus() -> dict[str, bytes]:
         b"\x05\x01" * 200 + b"\x00",  # oversized
         P.cobs_encode(b"\x01\x05\x04\x07\x00\x00\x00") + b"\x00",  # bad CRC
     ]
+    # 250 ms per byte: the live-audio hold after PROCESS and LEVELS periods run out mid-input
+    slow = [P.Process([100, -100] * 8, True), P.SetLevels(20), P.Ping(b"ab"), P.Ping(b"cd")]
+    seeds["raw_process_slow_clock"] = bytes((SLOW_CLOCK,)) + b"\x00" + b"".join(
+        m.encode(i + 1) for i, m in enumerate(slow))
     seeds["raw_malformed"] = bytes((WHOLE,)) + b"".join(junk) + P.InfoRequest().encode(9)
     images = {
         "loaded": StoreImage([(0, 300), (1, 7), (2, 9), (5, 0), (9, 0)]).to_bytes(),

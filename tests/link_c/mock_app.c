@@ -317,3 +317,19 @@ int test_app_reboot_requested(void *app)
 {
     return ((mock_app_t *)app)->reboot;
 }
+
+void test_app_feed(void *app, const uint8_t *data, size_t n)
+{
+    organ_link_feed(test_app_link(app), data, n);
+}
+
+void test_app_poll(void *app, uint32_t now_ms)
+{
+    organ_link_poll_levels(test_app_link(app), (uint16_t)now_ms);
+}
+
+void test_app_live_sample(void *app, int16_t x)
+{
+    (void)app; /* the mock has no live audio path */
+    (void)x;
+}

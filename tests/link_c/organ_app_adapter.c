@@ -8,8 +8,9 @@
  * -DORGAN_MAX_SECTIONS (and -DORGAN_FLOAT for a float design).
  *
  * The board: storage is the caller's buffer, critical sections are checked for balance (a
- * violation aborts), a reboot request is reported through test_app_reboot_requested (the
- * harness feeds the link directly, so organ_app never calls board->reboot here).
+ * violation aborts), a reboot is reported through test_app_reboot_requested: either the link
+ * acknowledged RESET(REBOOT) (a harness feeding the link directly) or organ_app_feed/poll called
+ * board->reboot (a harness using the firmware's entry points); the caller boots again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ typedef struct {
     uint8_t *storage;
     uint16_t storage_size;
     int in_critical;
+    int rebooted; /* board->reboot was called */
 } adapter_t;
 
 static void contract(const char *why)
@@ -64,8 +66,11 @@ static uint8_t store_write(void *ctx, uint16_t addr, const uint8_t *buf, uint8_t
 
 static void reboot(void *ctx)
 {
-    (void)ctx;
-    contract("board->reboot called from a context the harness does not use");
+    adapter_t *a = ctx;
+    if (a->in_critical) {
+        contract("board->reboot inside a critical section");
+    }
+    a->rebooted = 1; /* the real board resets here: nothing after it may run on this boot */
 }
 
 static void critical_enter(void *ctx)
@@ -140,5 +145,30 @@ void test_app_set_overruns(void *app, uint32_t n)
 
 int test_app_reboot_requested(void *app)
 {
-    return ((adapter_t *)app)->app.reboot_pending;
+    adapter_t *a = app;
+    return a->rebooted || a->app.reboot_pending;
+}
+
+void test_app_feed(void *app, const uint8_t *data, size_t n)
+{
+    adapter_t *a = app;
+    while (n > 0 && !a->rebooted) { /* organ_app_feed takes at most 255 bytes a call */
+        uint8_t k = n > 255u ? 255u : (uint8_t)n;
+        organ_app_feed(&a->app, data, k);
+        data += k;
+        n -= k;
+    }
+}
+
+void test_app_poll(void *app, uint32_t now_ms)
+{
+    adapter_t *a = app;
+    if (!a->rebooted) {
+        organ_app_poll(&a->app, now_ms);
+    }
+}
+
+void test_app_live_sample(void *app, int16_t x)
+{
+    organ_app_live_sample(&((adapter_t *)app)->app, x);
 }

@@ -32,4 +32,12 @@ void test_app_set_overruns(void *app, uint32_t n);
 /* Nonzero once a RESET(REBOOT) was acknowledged: the caller boots the app again. */
 int test_app_reboot_requested(void *app);
 
+/* The firmware's own entry points, for harnesses that drive the application as the board layer
+ * does (the fuzz harness): received bytes (the link tests feed test_app_link() directly
+ * instead), the main loop's clock, and one live-audio sample from the audio context. An
+ * application without a live audio path ignores the samples. */
+void test_app_feed(void *app, const uint8_t *data, size_t n);
+void test_app_poll(void *app, uint32_t now_ms);
+void test_app_live_sample(void *app, int16_t x);
+
 #endif /* TEST_APP_H */
