@@ -32,7 +32,9 @@ JSON (--json): {"configs": [{"name", "cycles_per_sample", "cpu_load", "flash_byt
 "latency_ms", ...more}], "targets": {...}}. tests/avr_cycles (benchmarks/avr_dsp_cycles.py)
 measures the same interrupt on a test program; the two agree to the cycle on the classic organ.
 Targets (issue 6): classic <= 50 % of the 832-cycle period, <= 120 cycles per biquad, <= 70 per
-first-order section, latency <= 5 ms.
+first-order section, latency <= 5 ms. The examples have no standard biquad; the cost of one
+(Butterworth sections, the resonator's all-pole section, a general numerator) is measured per
+section by benchmarks/avr_dsp_cycles.py.
 """
 
 from __future__ import annotations

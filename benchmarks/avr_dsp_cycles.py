@@ -3,7 +3,9 @@
     python benchmarks/avr_dsp_cycles.py [--json] [--samples N]
 
 Build flags are the firmware's (avr-gcc 5.4, -mmcu=atmega328p -DF_CPU=16000000L -Os -flto).
-For every uno example (examples/*.toml at its own sample rate) it prints cycles per sample of
+For every uno example (examples/*.toml at its own sample rate) and a Butterworth organ on the
+Uno (standard biquads: low-pass (1 + z^-1)^2, band-pass 1 - z^-2 and high-pass (1 - z^-1)^2
+numerators, written below) it prints cycles per sample of
 the generated step run three ways (organ_process_sample(), the PROCESS path; the step inlined;
 the two-sample step of the firmware's interrupt), the filters alone and each control task, then
 the firmware-like pair interrupt (vector, register saves, ADC read, busy flags, the inlined
@@ -39,12 +41,45 @@ from designer.quantize import BandSpec, quantize  # noqa: E402
 
 F_CPU = 16e6
 TARGETS = {"first_order": 70, "biquad": 120, "classic_per_sample": 416}
-EXAMPLES = ("classic", "learned", "resonator")
+EXAMPLES = ("classic", "learned", "resonator", "butterworth")
+#: the standard-biquad organ: three bands of one or two Butterworth sections each
+BUTTERWORTH_TOML = """
+board = "uno"
+
+[[bands]]
+name = "bass"
+type = "lowpass"
+filter = "butterworth"
+order = 2
+cutoff_hz = 250
+led_pin = 9
+
+[[bands]]
+name = "mid"
+type = "bandpass"
+filter = "butterworth"
+order = 2
+low_hz = 500
+high_hz = 2000
+led_pin = 10
+
+[[bands]]
+name = "treble"
+type = "highpass"
+filter = "butterworth"
+order = 4
+cutoff_hz = 4000
+led_pin = 11
+"""
 SECTIONS = {
     "lp1": lambda fs: rc_lowpass(3000, fs),
     "hp1": lambda fs: rc_highpass(3000, fs),
     "bq_gain": lambda fs: resonator(500, fs, bw=50),
     "bq": lambda fs: signal.butter(2, 2000, fs=fs, output="sos"),
+    "bq_bandpass": lambda fs: signal.butter(1, (1000, 2000), btype="bandpass", fs=fs,
+                                            output="sos"),
+    # zeros off z = +-1 (as a trained "iir" band's): a general numerator, one sample per block
+    "bq_general": lambda fs: signal.ellip(2, 1, 40, 2000, fs=fs, output="sos"),
 }
 
 
@@ -89,7 +124,11 @@ def measure(n_samples: int) -> dict:
         build = Path(tmp)
         harness = avr_run.build_harness(build)
         for name in EXAMPLES:
-            d = make_design(load_config(ROOT / "examples" / f"{name}.toml"))
+            path = ROOT / "examples" / f"{name}.toml"
+            if name == "butterworth":
+                path = build / "butterworth.toml"
+                path.write_text(BUTTERWORTH_TOML)
+            d = make_design(load_config(path))
             qd = d.quantized
             x = _input(d.sample_rate_hz, n_samples)
             period = F_CPU / d.sample_rate_hz

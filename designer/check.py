@@ -26,27 +26,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .boards import BoardProfile
+from .cstep_avr import structure
 from .design import Design
 from .errors import BudgetError
 
 #: AVR cycles per sample as measured in simavr (avr-gcc 5.4 -Os, the firmware's flags,
-#: benchmarks/avr_dsp_cycles.py) with the two-sample interrupt: isr: the interrupt of every
-#: other conversion keeping its sample, and the pair's entry, register saves, flags and exit,
-#: per sample; base: DC blocker, input window sum, control tick; band: its window sum and
-#: output; per section kind in the two-sample step (LP1/HP1 with byte coefficients sharing
-#: x + x1; BQ_GAIN with the quantizer's byte mantissas where it chose them, the interrupt's
-#: extra register saves included; a general BQ runs one sample at a time). The control tasks
-#: in cycles per round, spread over its ctl_period samples: windows, input and AGC, and per
-#: band its task and window. Fitted to the generated firmware of the classic, learned and
-#: resonator examples (372, 372 and 817 cycles per sample measured; this model: 372, 372, 818).
+#: benchmarks/avr_bench.py on the generated firmware, benchmarks/avr_dsp_cycles.py per section)
+#: with the two-sample interrupt: isr: the interrupt of every other conversion keeping its
+#: sample, and the pair's entry, register saves, flags and exit, per sample; base: DC blocker,
+#: input window sum, control tick; band: its window sum and output; per section kind in the
+#: two-sample step (LP1/HP1 with byte coefficients sharing x + x1; BQ and BQ_GAIN as the
+#: per-section assembly of designer/cstep_avr.py, the interrupt's extra register saves
+#: included; bq: a structured numerator (Butterworth: (1 +- z^-1)^2, 1 - z^-2), bq_general: any
+#: other numerator, which runs one sample at a time: the structured figure plus the 69 cycles
+#: per sample the per-section benchmark measures between the two). The control tasks in cycles
+#: per round, spread over its ctl_period samples: windows, input and AGC, and per band its task
+#: and window. Fitted to the generated firmware of the classic, learned and resonator examples
+#: and the Butterworth organ of benchmarks/avr_dsp_cycles.py (BUTTERWORTH_TOML: four structured
+#: BQ) in benchmarks/avr_bench.py's measurement (372, 372, 623 and 584 cycles per sample
+#: measured; this model: 372, 372, 624 and 584).
 AVR_CYCLES_MEASURED: dict[str, float] = {
     "isr": 84.0,
     "base": 48.0,
     "band": 17.0,
     "lp1": 36.0,
     "hp1": 39.0,
-    "bq_gain": 140.0,
-    "bq": 220.0,
+    "bq_gain": 91.5,
+    "bq": 90.5,
+    "bq_general": 159.5,
     "control_round": 575.0,
     "control_band": 431.0,
 }
@@ -133,7 +140,11 @@ class Budget:
 
 
 def _section_kinds(design: Design) -> list[str]:
-    return [s.kind for b in design.quantized.bands for s in b.sections]
+    """Section kinds of the cost tables; on AVR a BQ without a structured numerator is
+    ``bq_general`` (designer/cstep_avr.py runs it one sample at a time)."""
+    avr = design.board.family == "avr"
+    return ["bq_general" if avr and s.kind == "bq" and structure(s) is None else s.kind
+            for b in design.quantized.bands for s in b.sections]
 
 
 def estimate_cycles(design: Design, measured: bool = False) -> tuple[float, dict[str, float]]:

@@ -2,9 +2,9 @@
 
 ``c_int``, ``c_float``, ``c_string``, ``c_comment`` and ``c_ident`` are for every module that
 writes C; ``design_tables_c`` emits the ``organ_design_t`` instance (layout: ``organ_dsp.h``)
-and, for a fixed-point design, its per-sample step (``organ_dsp.h``, THE STEP): the sections
-unrolled into calls of the inline kernels of ``organ_dsp_kernels.h`` with the coefficients as
-constants. The firmware's generated header and every host build compile that same text.
+and, for a fixed-point design, its per-sample step (``organ_dsp.h``, THE STEP), which
+``designer/cstep.py`` writes. The firmware's generated header and every host build compile that
+same text.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 import numpy as np
 
 from designer import params as params_mod
-from designer.qdesign import KIND_CODES, QSection, QuantizedDesign
+from designer.qdesign import KIND_CODES, QuantizedDesign
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _C_KEYWORDS = frozenset(
@@ -94,277 +94,6 @@ def _coef(qd: QuantizedDesign, v: float) -> str:
     return c_int(iv - 65536 if iv > 32767 else iv)
 
 
-#: AVR: state bytes are ldd/std displacements (<= 63) from a base; bases every 48 bytes
-_PAGE = 48
-#: struct organ_state: the DC blocker's M and the window sums (organ_dsp.h)
-_OFS_DC = 4
-_OFS_FS = 8
-
-
-class _Step:
-    """Builds the body of a step over ``n`` samples (1: the step, 2: the two-sample step;
-    ``compact``: biquads as calls of the core's out-of-line biquad): allocates state bytes after
-    the window sums, names the page base of each, and collects the local variables the
-    statements use. A signal is a list of ``n`` C names, one per sample."""
-
-    def __init__(self, qd: QuantizedDesign, n: int, compact: bool = False):
-        self.qd = qd
-        self.n = n
-        self.compact = compact
-        self.next = _OFS_FS + 3 * (qd.n_bands + 1)
-        self.pages = {0}
-        self.vars: dict[str, str] = {}
-        self.body: list[str] = []
-
-    def alloc(self, size: int) -> str:
-        """Bytes for one state object: its base and displacement as C arguments."""
-        o = self.next
-        self.next += size
-        return self.at(o)
-
-    def at(self, o: int) -> str:
-        page = o // _PAGE
-        self.pages.add(page)
-        return f"b{page}, {o - page * _PAGE}"
-
-    def var(self, name: str, ctype: str = "int16_t") -> str:
-        self.vars.setdefault(name, ctype)
-        return name
-
-    def signal(self, base: str) -> list[str]:
-        return [self.var(base if self.n == 1 else f"{base}_{k}") for k in range(self.n)]
-
-    def emit(self, line: str) -> None:
-        self.body.append("    " + line)
-
-    def rect(self, o: int, sig: list[str]) -> None:
-        w = self.var("w", "organ_u24")
-        self.emit(f"{w} = organ_ld24({self.at(o)});")
-        for v in sig:
-            self.emit(f"organ_k_rect(&{w}, {v});")
-        self.emit(f"organ_st24({self.at(o)}, {w});")
-
-    def pair(self, sig: list[str], out: list[str]) -> None:
-        """out[k] = sig[k] + the previous sample of sig (kept in 2 state bytes)."""
-        at = self.alloc(2)
-        q = self.var("q")
-        self.emit(f"{q} = organ_ld16({at});")
-        self.emit(f"organ_st16({at}, {sig[-1]});")
-        for k, v in enumerate(sig):
-            self.emit(f"{out[k]} = organ_k_add({v}, {q if k == 0 else sig[k - 1]});")
-
-
-def _terms(coefs: list[int], names: list[str]) -> list[tuple[int, str]]:
-    return [(c, n) for c, n in zip(coefs, names, strict=True) if c != 0]
-
-
-def _numerator(sec: QSection, x: str, x1: str, x2: str) -> str:
-    """C expression of a biquad's numerator sum (mod 2^32), before its shift."""
-    c = [int(v) for v in sec.c[:3]]
-    if sec.kind == "bq_gain":
-        return f"organ_k_mul16({c_int(c[0])}, {x})"
-    names = [x, x1, x2]
-    if c[0] != 0 and all(v % c[0] == 0 and abs(v // c[0]) <= 2 for v in c[1:]):
-        # one mantissa times a small integer combination of the inputs (zeros at z = +-1)
-        parts = []
-        for r, n in _terms([1, c[1] // c[0], c[2] // c[0]], names):
-            term = f"(organ_s24){n}" if abs(r) == 1 else f"{abs(r)} * (organ_s24){n}"
-            parts.append(term if not parts and r > 0 else f"{'-' if r < 0 else '+'} {term}")
-        return f"organ_k_mul({c_int(c[0])}, {' '.join(parts)})"
-    terms = _terms(c, names)
-    if not terms:
-        return "0"
-    expr = f"organ_k_mul16({c_int(terms[0][0])}, {terms[0][1]})"
-    for coef, n in terms[1:]:
-        expr = f"organ_k_mac({expr}, {c_int(coef)}, {n})"
-    return expr
-
-
-def _first_order(st: _Step, sec: QSection, x: list[str], pair: list[str] | None,
-                 y: list[str]) -> None:
-    """LP1/HP1: input x, output y. ``pair`` is the shared x + x1 of a first section fed by the
-    band input (None: the section keeps its own x1)."""
-    if pair is None:
-        pair = st.signal("p")
-        st.pair(x, pair)
-    c = int(sec.c[0])
-    h = y if sec.kind == "lp1" else st.signal("h")
-    if c % 256 == 0 and 1 <= c // 256 <= 255:  # a byte coefficient: Y's upper three bytes
-        r, at, load = st.var("r", "organ_u24"), st.alloc(3), "24"
-        call = f"organ_k_fo8(&r, {c // 256}"
-    else:
-        r, at, load = st.var("r32", "uint32_t"), st.alloc(4), "32"
-        call = f"organ_k_fo16(&r32, {c}u"
-    st.emit(f"{r} = organ_ld{load}({at});")
-    for k in range(st.n):
-        st.emit(f"{h[k]} = {call}, {pair[k]});")
-    st.emit(f"organ_st{load}({at}, {r});")
-    if sec.kind == "hp1":
-        for k in range(st.n):
-            st.emit(f"{y[k]} = organ_k_hp(b0, {x[k]}, {h[k]});")
-
-
-def _biquad(st: _Step, sec: QSection, x: list[str], y: list[str]) -> None:
-    """BQ / BQ_GAIN: input x, output y (the input history x1, x2 in 4 state bytes for BQ): the
-    inline kernels, or (``st.compact``) the core's out-of-line biquad."""
-    o = st.next
-    st.alloc(12 if sec.kind == "bq" else 8)
-    c = [c_int(int(v)) for v in sec.c]
-    if st.compact:
-        page, disp = divmod(o, _PAGE)
-        st.pages.add(page)
-        if sec.kind == "bq":
-            st.emit(f"{y[0]} = organ_bq_any(b{page} + {disp}, {x[0]}, {c[0]}, {c[1]}, {c[2]}, "
-                    f"{c[3]}, {c[4]}, {sec.sh_num}, {sec.sh_pole});")
-        else:
-            st.emit(f"{y[0]} = organ_bq_gain_any(b{page} + {disp}, {x[0]}, {c[0]}, {c[3]}, "
-                    f"{c[4]}, {sec.sh_num}, {sec.sh_pole});")
-        return
-    seq = ["0", "0", *x]
-    if sec.kind == "bq":
-        seq[:2] = [st.var("q2"), st.var("q1")]
-        st.emit(f"q1 = organ_ld16({st.at(o + 8)});")
-        st.emit(f"q2 = organ_ld16({st.at(o + 10)});")
-    # the numerator before the state is loaded (the multiplications need registers the state
-    # would hold); the state stays in registers for both samples, the second numerator formed
-    # between the updates (two numerators at once do not fit)
-    n, ry, rd = st.var("n", "int32_t"), st.var("ry", "uint32_t"), st.var("rd", "uint32_t")
-    for k in range(st.n):
-        st.emit(f"{n} = organ_k_sar({_numerator(sec, seq[k + 2], seq[k + 1], seq[k])}, "
-                f"{sec.sh_num});")
-        if k == 0:
-            st.emit(f"{ry} = organ_ld32({st.at(o)});")
-            st.emit(f"{rd} = organ_ld32({st.at(o + 4)});")
-        st.emit(f"{y[k]} = organ_k_bq(&ry, &rd, n, {c[3]}, {c[4]}, {sec.sh_pole});")
-    st.emit(f"organ_st32({st.at(o)}, ry);")
-    st.emit(f"organ_st32({st.at(o + 4)}, rd);")
-    if sec.kind == "bq":
-        st.emit(f"organ_st16({st.at(o + 8)}, {seq[st.n + 1]});")
-        st.emit(f"organ_st16({st.at(o + 10)}, {seq[st.n]});")
-
-
-def _filters(st: _Step, x: list[str]) -> None:
-    """DC blocker, window sums and every band's sections for the samples x."""
-    qd = st.qd
-    xd = st.signal("xd")
-    m = st.var("m", "uint32_t")
-    st.emit(f"{m} = organ_ld32({st.at(_OFS_DC)});")
-    for k in range(st.n):
-        st.emit(f"{xd[k]} = organ_k_dc(b0, &m, {x[k]}, {qd.dc_coef});")
-    st.emit(f"organ_st32({st.at(_OFS_DC)}, {m});")
-    st.rect(_OFS_FS, xd)
-    shifted: dict[int, list[str]] = {0: xd}
-    pairs: dict[int, list[str]] = {}
-    # the band with the longest chain last: the shared inputs die at its first section, so the
-    # rest of its chain runs with fewer live registers
-    order = sorted(range(qd.n_bands), key=lambda i: len(qd.bands[i].sections))
-    for i in order:
-        band = qd.bands[i]
-        st.emit(c_comment(f"band {i} {band.name}: input >> {band.in_shift}"))
-        if band.in_shift not in shifted:
-            shifted[band.in_shift] = st.signal(f"v{band.in_shift}")
-            for a, b in zip(shifted[band.in_shift], xd, strict=True):
-                st.emit(f"{a} = organ_k_shr({b}, {band.in_shift});")
-        sig = shifted[band.in_shift]
-        for k, (sec, row) in enumerate(zip(band.sections, band.sos, strict=True)):
-            st.emit(c_comment(
-                f"{band.name}[{k}] {sec.kind}: float b = [{row[0]!r}, {row[1]!r}, {row[2]!r}], "
-                f"a = [1, {row[4]!r}, {row[5]!r}]"))
-            y = st.signal(f"y{i}" if k == len(band.sections) - 1 else f"z{i}{k}")
-            if sec.kind in ("lp1", "hp1"):
-                pair = None
-                if k == 0:
-                    # every first-order section fed by the same input shares x + x1
-                    if band.in_shift not in pairs:
-                        pairs[band.in_shift] = st.signal(f"p{band.in_shift}")
-                        st.pair(sig, pairs[band.in_shift])
-                    pair = pairs[band.in_shift]
-                _first_order(st, sec, sig, pair, y)
-            else:
-                _biquad(st, sec, sig, y)
-            sig = y
-        st.emit(f"out[{i}].y = {sig[-1]};")
-        st.rect(_OFS_FS + 3 * (i + 1), sig)
-
-
-def _function(st: _Step, signature: str, prologue: list[str], epilogue: list[str]) -> list[str]:
-    head = [signature, "{", "    uint8_t *const b0 = (uint8_t *)s;"]
-    head += [f"    uint8_t *const b{p} = b0 + {p * _PAGE};" for p in sorted(st.pages) if p]
-    for ctype in ("int16_t", "organ_u24", "int32_t", "uint32_t"):
-        names = [v for v, t in st.vars.items() if t == ctype]
-        if names:
-            head.append(f"    {ctype} {', '.join(names)};")
-    head.append("    uint8_t t;")
-    return head + prologue + st.body + epilogue + ["}"]
-
-
-def design_step_c(qd: QuantizedDesign, name: str = "organ_design") -> list[str]:
-    """C lines of a fixed design's steps (organ_dsp.h, THE STEP): ``<name>_step`` (one sample,
-    ORGAN_STEP_INLINE); ``<name>_process`` (one sample out of line, the design's ``step`` and
-    the PROCESS path: the step itself, or for a design with biquads the same with calls of the
-    core's out-of-line biquad, which keeps the flash small); ``<name>_step2`` (two samples,
-    ORGAN_STEP_INLINE, the AVR interrupt's: each state object loaded and stored once for both,
-    and from an odd tick ``<name>_process2``, two calls of ``<name>_process``; for general
-    biquads, whose numerators need too many AVR registers for that, the step twice)."""
-    tasks, period = 2 * qd.ctl_tasks, qd.ctl_period
-    kinds = {sec.kind for band in qd.bands for sec in band.sections}
-    one = _Step(qd, 1)
-    _filters(one, ["x"])
-    used = one.next - _OFS_FS
-    lines = [
-        c_comment(f"the steps of this design (organ_dsp.h, THE STEP): {used} of ORGAN_FS_BYTES "
-                  "state bytes"),
-        f"#if ORGAN_FS_BYTES < {used}",
-        f'#error "this design\'s step needs ORGAN_FS_BYTES >= {used}"',
-        "#endif",
-    ]
-    tick1 = ["    t = s->tick;",
-             f"    if ((t & 1u) && t < {tasks}u) {{",
-             "        organ_k_control(s, out);",
-             "    }",
-             f"    s->tick = (uint8_t)(t == {period - 1}u ? 0u : t + 1u);"]
-    lines += _function(one, f"ORGAN_STEP_INLINE void {name}_step(organ_state_t *s, int16_t x, "
-                       "organ_band_out_t *out)", [], tick1)
-    sig = f"static void {name}_process(organ_state_t *s, int16_t x, organ_band_out_t *out)"
-    if kinds & {"bq", "bq_gain"}:
-        compact = _Step(qd, 1, compact=True)
-        _filters(compact, ["x"])
-        lines += _function(compact, sig, [], tick1)
-    else:
-        lines += [sig, "{", f"    {name}_step(s, x, out);", "}"]
-    sig2 = (f"ORGAN_STEP_INLINE void {name}_step2(organ_state_t *s, int16_t x0, int16_t x1, "
-            "organ_band_out_t *out)")
-    odd = ["    if (s->tick & 1u) {",
-           f"        {name}_process2(s, x0, x1, out);",
-           "        return;",
-           "    }"]
-    if "bq" in kinds:
-        return lines + [
-            c_comment("general biquads: their numerators need too many AVR registers for two "
-                      "samples at once"),
-            sig2, "{", f"    {name}_step(s, x0, out);", f"    {name}_step(s, x1, out);", "}"]
-    two = _Step(qd, 2)
-    _filters(two, ["x0", "x1"])
-    lines += [
-        c_comment("two samples from an odd tick, out of line: the inlined two-sample step keeps "
-                  "its registers"),
-        f"ORGAN_NOINLINE void {name}_process2(organ_state_t *s, int16_t x0, int16_t x1, "
-        "organ_band_out_t *out)",
-        "{",
-        f"    {name}_process(s, x0, out);",
-        f"    {name}_process(s, x1, out);",
-        "}",
-    ]
-    lines += _function(
-        two, sig2, odd,
-        ["    t = s->tick;",
-         f"    if (t < {tasks}u) {{",
-         "        organ_k_control(s, out);",
-         "    }",
-         f"    s->tick = (uint8_t)(t == {period - 2}u ? 0u : t + 2u);"])
-    return lines
-
-
 def design_tables_c(qd: QuantizedDesign, name: str = "organ_design", storage: str = "static",
                     ) -> str:
     """C definitions of ``const organ_design_t <name>`` and its arrays for ``qd``, and for a
@@ -390,6 +119,8 @@ def design_tables_c(qd: QuantizedDesign, name: str = "organ_design", storage: st
     ]
     fixed = qd.arithmetic == "fixed"
     if fixed:
+        from designer.cstep import design_step_c  # cstep writes its C with this module
+
         lines += ['#include "organ_dsp_kernels.h"', *design_step_c(qd, name)]
     else:
         lines.append(f"static const organ_section_t {name}_sections[{ns}] = {{")
@@ -399,8 +130,7 @@ def design_tables_c(qd: QuantizedDesign, name: str = "organ_design", storage: st
                     f"{band.name}[{k}] {sec.kind}: float b = [{row[0]!r}, {row[1]!r}, "
                     f"{row[2]!r}], a = [1, {row[4]!r}, {row[5]!r}]"))
                 coefs = ", ".join(_coef(qd, v) for v in sec.c)
-                lines.append(f"    {{{KIND_CODES[sec.kind]}, {c_int(sec.sh_num)}, "
-                             f"{c_int(sec.sh_pole)}, {{{coefs}}}}},")
+                lines.append(f"    {{{KIND_CODES[sec.kind]}, {{{coefs}}}}},")
         lines.append("};")
     lines.append(f"static const organ_band_t {name}_bands[{nb}] = {{")
     first = 0

@@ -155,8 +155,8 @@ class Model:
         if sec.kind == "bq":
             num = num + sec.c[1] * st[2] + sec.c[2] * st[3]
             st[3], st[2] = st[2], v
-        pole = sec.c[3] * (d >> 16) + sec.c[4] * (y >> 16)
-        d = _s32(d + _shift(num, sec.sh_num) - _shift(pole, sec.sh_pole))
+        d = _s32(d + increment(((num, sec.sh_num), (-sec.c[3] * (d >> 16), sec.sh_beta),
+                                (-sec.c[4] * (y >> 16), sec.sh_gamma))))
         y = _s32(y + d)
         st[0], st[1] = y, d
         return y >> 16
@@ -308,11 +308,22 @@ class Model:
                        overflows=int(np.max(ovf)) if batch else int(ovf))
 
 
-def _shift(acc: Any, sh: int) -> Any:
-    """organ_shift(): arithmetic shift of the int32 view of a wrapped accumulator."""
-    if sh >= 0:
-        return _s32(acc) >> sh
-    return _s32((acc & M32) << -sh)
+#: fractional bits of increment()'s exact sum: the largest right shift of a biquad term
+FRAC_BITS = 24
+
+
+def increment(terms: Any) -> Any:
+    """organ_k_bq()'s state increment: floor of the exact sum of ``p 2^-sh`` over the (p, sh)
+    terms (``-16 <= sh <= 24``), mod 2^32. Integer parts and fractions (units of 2^-24) are
+    summed apart, as the C does; the fractions are never negative."""
+    i, f = 0, 0
+    for p, sh in terms:
+        if sh <= 0:
+            i = i + (p << -sh)
+        else:
+            i = i + (p >> sh)
+            f = f + ((p & ((1 << sh) - 1)) << (FRAC_BITS - sh))
+    return (i + (f >> FRAC_BITS)) & M32
 
 
 def run(qd: QuantizedDesign, samples: np.ndarray, params: dict[str, int] | None = None

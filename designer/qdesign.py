@@ -27,15 +27,17 @@ DC_CORNER_HZ = 5.0
 
 @dataclass(frozen=True)
 class QSection:
-    """One section as compiled in. Fixed point: ``c`` are ints (LP1/HP1: ``c[0]`` unsigned Q16
-    coefficient of the low-pass recursion; BQ: numerator mantissas ``c[0..2]`` with exponent
-    ``sh_num + 16``, ``c[3] = m_beta``, ``c[4] = m_gamma`` with exponent ``sh_pole + 16``).
-    Float: ``c`` are float32 values (``sh_*`` = 0)."""
+    """One section as compiled in. Fixed point: ``c`` are ints. LP1/HP1: ``c[0]`` is the unsigned
+    Q16 coefficient of the low-pass recursion. BQ: numerator mantissas ``c[0..2]`` (signed, at
+    most 24 bits) with exponent ``sh_num + 16``, ``c[3] = m_beta`` and ``c[4] = m_gamma``
+    (unsigned, at most 24 bits) with exponents ``sh_beta + 16`` and ``sh_gamma + 16``
+    (organ_dsp.h, BQ). Float: ``c`` are float32 values (``sh_*`` = 0)."""
 
     kind: SectionKind
     c: tuple[float, ...]
     sh_num: int = 0
-    sh_pole: int = 0
+    sh_beta: int = 0
+    sh_gamma: int = 0
 
     def coeffs(self, arithmetic: Arithmetic) -> tuple[np.ndarray, np.ndarray]:
         """Realised transfer function (b, a) of this section as real numbers (a[0] = 1)."""
@@ -44,9 +46,9 @@ class QSection:
                 lp = int(self.c[0]) / 65536.0
             else:
                 sb = 2.0 ** -(self.sh_num + 16)
-                sp = 2.0 ** -(self.sh_pole + 16)
                 num = [self.c[0] * sb, self.c[1] * sb, self.c[2] * sb]
-                beta, gamma = self.c[3] * sp, self.c[4] * sp
+                beta = self.c[3] * 2.0 ** -(self.sh_beta + 16)
+                gamma = self.c[4] * 2.0 ** -(self.sh_gamma + 16)
         else:
             if self.kind in ("lp1", "hp1"):
                 lp = float(self.c[0])
@@ -177,8 +179,8 @@ class QuantizedDesign:
                     "in_shift": b.in_shift,
                     "norm": _num(b.norm),
                     "sections": [
-                        {"kind": s.kind, "c": [_num(v) for v in s.c],
-                         "sh_num": s.sh_num, "sh_pole": s.sh_pole}
+                        {"kind": s.kind, "c": [_num(v) for v in s.c], "sh_num": s.sh_num,
+                         "sh_beta": s.sh_beta, "sh_gamma": s.sh_gamma}
                         for s in b.sections
                     ],
                 }
@@ -208,7 +210,8 @@ class QuantizedDesign:
                 norm=conv(b["norm"]),
                 sections=tuple(
                     QSection(kind=s["kind"], c=tuple(conv(v) for v in s["c"]),
-                             sh_num=int(s["sh_num"]), sh_pole=int(s["sh_pole"]))
+                             sh_num=int(s["sh_num"]), sh_beta=int(s["sh_beta"]),
+                             sh_gamma=int(s["sh_gamma"]))
                     for s in b["sections"]
                 ),
                 sos=tuple(tuple(float(v) for v in row) for row in b.get("sos", [])),

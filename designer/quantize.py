@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from designer import params as params_mod
+from designer import quantize_bq as qbq
 from designer import quantize_math as qm
 from designer.errors import QuantizationError
 from designer.qdesign import (
@@ -61,9 +62,9 @@ CONTROL_MIN_PERIOD = 40
 #: this over the band's passband (well inside TARGET_ERROR_DB; an RC band's -3 dB edge moves by
 #: about 1 %)
 BYTE_COEF_MAX_DB = 0.1
-#: a biquad mantissa is rounded to a multiple of 256 (8 x 16 multiplies) when the section's
-#: response moves by at most this
-BYTE_MANTISSA_MAX_DB = 0.05
+#: a biquad's mantissas are as narrow (as few AVR multiplies) as keeps its response, gain aside,
+#: within this of its float design (designer/quantize_bq.py)
+BYTE_MANTISSA_MAX_DB = qbq.MANTISSA_MAX_DB
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,19 +180,27 @@ def _classify(row: np.ndarray) -> SectionKind:
 def _quantize_fixed(spec: BandSpec, sos: np.ndarray, fs: float) -> tuple[QBand, dict[str, Any]]:
     kinds = [_classify(row) for row in sos]
     last_problem = ""
-    for in_shift in range(0, 9):
-        try:
-            sections, srep = _fixed_sections(spec, sos, kinds, in_shift, fs)
-        except _NoFit as e:
-            last_problem = str(e)
-            continue
-        return _finish(spec, sos, fs, "fixed", in_shift, sections, srep)
+    # the cheapest biquad mantissas first; the most precise ones if the band is then off by
+    # more than the target (each section is within MANTISSA_MAX_DB, but they add up)
+    retry = bool({"bq", "bq_gain"} & set(kinds))
+    for strict in (False, True) if retry else (False,):
+        for in_shift in range(0, 9):
+            try:
+                sections, srep = _fixed_sections(spec, sos, kinds, in_shift, fs, strict)
+            except qbq.NoFit as e:
+                last_problem = str(e)
+                continue
+            try:
+                band, rep = _finish(spec, sos, fs, "fixed", in_shift, sections, srep)
+            except QuantizationError:
+                if strict or not retry:
+                    raise
+                break
+            if rep["max_error_db"] <= TARGET_ERROR_DB or strict or not retry:
+                return band, rep
+            break
     raise QuantizationError(f"band {spec.name!r}: no overflow-free scaling found "
                             f"(even with the input shifted by 8): {last_problem}")
-
-
-class _NoFit(Exception):
-    pass
 
 
 def _fo_coefficient(row: np.ndarray, kind: SectionKind, passband_hz: tuple[float, float],
@@ -211,7 +220,7 @@ def _fo_coefficient(row: np.ndarray, kind: SectionKind, passband_hz: tuple[float
 
 
 def _fixed_sections(spec: BandSpec, sos: np.ndarray, kinds: list[str], in_shift: int,
-                    fs: float) -> tuple[list[QSection], list[dict[str, Any]]]:
+                    fs: float, strict: bool) -> tuple[list[QSection], list[dict[str, Any]]]:
     full = _FULL * 2.0**-in_shift   # bound on |band input|
     lo_in, hi_in = -(32768 >> in_shift), 32767 >> in_shift  # exact range of the band input
     rows: list[tuple[np.ndarray, np.ndarray]] = []   # realised (b, a) so far, with scaling
@@ -241,115 +250,31 @@ def _fixed_sections(spec: BandSpec, sos: np.ndarray, kinds: list[str], in_shift:
                 proof = "l1"
             rep.update(state_bound=y_lp, state_proof=proof, coef_bits=bits, wide=False)
             if y_lp > 32768:
-                raise _NoFit(f"section {k} state bound {y_lp:.0f} > 32768")
+                raise qbq.NoFit(f"section {k} state bound {y_lp:.0f} > 32768")
             u_b = qm.u_bound(rows, lpb, lpa, full, err, err_lp, proof == "convex" and k == 0,
                            lo_in, hi_in)
             rep["u_bound"] = u_b
             if u_b > 32767:
-                raise _NoFit(f"section {k}: x + x1 - 2 hi(Y) bound {u_b:.0f} > 32767")
+                raise qbq.NoFit(f"section {k}: x + x1 - 2 hi(Y) bound {u_b:.0f} > 32767")
             if kind == "hp1":
                 err = err + err_lp
                 h_out = qm.impulse(rows, (bq, aq))
                 bound = qm.l1(h_out) * full + err
                 if bound > 32767:
-                    raise _NoFit(f"section {k} output bound {bound:.0f} > 32767")
+                    raise qbq.NoFit(f"section {k} output bound {bound:.0f} > 32767")
             else:
                 err, bound = err_lp, y_lp
             rep.update(output_bound=bound, error_bound_lsb=err)
         else:
-            qs, bound, err = _fixed_bq(spec, k, row, kind, rows, full, err, rep, fs)
+            qs, bound, err = qbq.fixed_bq(spec.name, k, row, kind, rows, full, err, rep,
+                                          qm.passband_grid(spec.passband_hz, fs), fs, strict,
+                                          HEADROOM)
             bq, aq = qs.coeffs("fixed")
         rep["pole_displacement"] = qm.pole_shift(row[3:], aq)
         rows.append((bq, aq))
         sections.append(qs)
         reps.append(rep)
     return sections, reps
-
-
-def _close(f: np.ndarray, fs: float, ba: tuple, ba_ref: tuple) -> bool:
-    """Whether section ba's response stays within BYTE_MANTISSA_MAX_DB of ba_ref's on f."""
-    h, h_ref = qm.response([ba], f, fs), qm.response([ba_ref], f, fs)
-    return qm.error_db(h, h_ref) <= BYTE_MANTISSA_MAX_DB
-
-
-def _byte_poles(mb: int, mg: int, fa: int, b: np.ndarray, f: np.ndarray, fs: float
-                ) -> tuple[int, int]:
-    """(mb, mg) with byte mantissas where the section stays stable and its response moves by at
-    most BYTE_MANTISSA_MAX_DB."""
-    def a_of(b_: int, g_: int) -> np.ndarray:
-        return np.array([1.0, (b_ + g_) * 2.0**-fa - 2.0, 1.0 - b_ * 2.0**-fa])
-
-    ref = (b, a_of(mb, mg))
-    b8, g8 = qm.byte_round(mb), qm.byte_round(mg)
-    for cb, cg in ((b8, g8), (b8, mg), (mb, g8)):
-        if cb and cg and (cb, cg) != (mb, mg):
-            a = a_of(cb, cg)
-            if qm.pole_radius(a[1], a[2]) < 1.0 and _close(f, fs, (b, a), ref):
-                return cb, cg
-    return mb, mg
-
-
-def _fixed_bq(spec: BandSpec, k: int, row: np.ndarray, kind: str,
-              rows: list[tuple[np.ndarray, np.ndarray]], full: float, err_in: float,
-              rep: dict[str, Any], fs: float) -> tuple[QSection, float, float]:
-    a1, a2 = row[4], row[5]
-    beta, gamma = 1.0 - a2, 1.0 + a1 + a2
-    try:
-        (mb, mg), fa = qm.mantissas([beta, gamma], None)
-    except ValueError as e:
-        raise QuantizationError(f"band {spec.name!r}: section {k} poles: {e}") from None
-    sh_pole = fa - 16
-    b = row[:3] if kind == "bq" else np.array([row[0], 0.0, 0.0])
-    grid = qm.passband_grid(spec.passband_hz, fs)
-    mb, mg = _byte_poles(mb, mg, fa, b, grid, fs)
-    a_q = np.array([1.0, (mb + mg) * 2.0**-fa - 2.0, 1.0 - mb * 2.0**-fa])
-    if qm.pole_radius(a_q[1], a_q[2]) >= 1.0:
-        raise QuantizationError(
-            f"band {spec.name!r}: section {k} becomes unstable when quantized (pole radius "
-            f"{qm.pole_radius(a_q[1], a_q[2]):.7f})")
-    # scale the numerator so the worst-case output (or D state) fills HEADROOM of int16
-    unit = (b, a_q)
-    h1 = qm.impulse(rows, unit)
-    l1 = max(qm.l1(h1), qm.l1(qm.diff(h1)))
-    g = HEADROOM * 32767 / (l1 * full)
-    own = (abs(mb) + abs(mg)) * 2.0**-fa + 2.0**-15   # per-step error injected into d
-    ha = qm.impulse([(np.array([1.0, 0.0, 0.0]), a_q)])
-
-    def bounds(mnum: list[int], fb: int) -> tuple[float, float, float]:
-        b_q = np.array(mnum, float) * 2.0**-fb
-        h = qm.impulse(rows, (b_q, a_q))
-        hs = qm.impulse([(b_q, a_q)])
-        err = qm.l1(hs) * err_in + qm.l1(ha) * own + 1.0
-        err_d = qm.l1(qm.diff(hs)) * err_in + qm.l1(qm.diff(ha)) * own
-        return qm.l1(h) * full + err, qm.l1(qm.diff(h)) * full + err_d, err
-
-    for _ in range(40):
-        try:
-            mnum, fb = qm.numerator(b * g)
-        except ValueError as e:
-            raise QuantizationError(f"band {spec.name!r}: section {k} numerator: {e}") from None
-        if max(abs(m) for m in mnum) < 16:
-            raise QuantizationError(f"band {spec.name!r}: section {k} gain {g * b[0]:.3g} "
-                                    f"underflows the numerator mantissa")
-        y_b, d_b, err = bounds(mnum, fb)
-        if y_b <= 32767 and d_b <= 32767:
-            break
-        g *= 0.95
-    else:
-        raise _NoFit(f"section {k}: no numerator scale keeps Y and D in range")
-    m8 = qm.byte_numerator(mnum)
-    if m8 is not None and _close(grid, fs, (np.array(m8, float) * 2.0**-fb, a_q),
-                                 (np.array(mnum, float) * 2.0**-fb, a_q)):
-        b8 = bounds(m8, fb)
-        if b8[0] <= 32767 and b8[1] <= 32767:
-            mnum, (y_b, d_b, err) = m8, b8
-    qs = QSection(kind=kind, c=(mnum[0], mnum[1] if kind == "bq" else 0,
-                                mnum[2] if kind == "bq" else 0, mb, mg),
-                  sh_num=fb - 16, sh_pole=sh_pole)
-    rep.update(output_bound=y_b, d_bound=d_b, error_bound_lsb=err, coef_bits=fa,
-               wide=fa > 14, numerator_scale=g, q14_error_db=None,
-               byte_mantissas=sum(1 for m in (mnum[0], mb, mg) if m % 256 == 0))
-    return qs, y_b, err
 
 
 # ------------------------------------------------------------------------------ float32

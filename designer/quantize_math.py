@@ -1,11 +1,10 @@
 """Numerical helpers of the quantizer: impulse responses and L1 norms, frequency responses and
-errors, pole displacement, int16 mantissas with shared exponents, byte mantissas, the bound of a
+errors (absolute and gain aside), pole displacement, the plain-Q14 comparison, the bound of a
 first-order recursion's u (see designer/quantize.py)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 from scipy import signal
@@ -59,6 +58,16 @@ def passband_grid(passband_hz: tuple[float, float], fs: float) -> np.ndarray:
     return np.geomspace(lo, hi, 512)
 
 
+def shape_error_db(h_q: np.ndarray, h_f: np.ndarray) -> float:
+    """error_db of h_q against h_f after dividing out their mean gain ratio (a realised gain
+    is undone by the band's norm)."""
+    ok = (np.abs(h_f) > 0) & (np.abs(h_q) > 0)
+    if not np.any(ok):
+        return float("inf")
+    g = float(np.exp(np.mean(np.log(np.abs(h_q[ok]) / np.abs(h_f[ok])))))
+    return error_db(h_q / g, h_f)
+
+
 def error_db(h_q: np.ndarray, h_f: np.ndarray) -> float:
     ok = np.abs(h_f) > 0
     if not np.any(ok):
@@ -79,33 +88,6 @@ def pole_shift(a_f: np.ndarray, a_q: np.ndarray) -> float:
     return float(np.max(np.abs(pf - pq), initial=0.0))
 
 
-def mantissas(values: Sequence[float], limit_sum: float | None) -> tuple[list[int], int]:
-    """Largest exponent F (shift F - 16 in [-16, 30]) whose int16 mantissas round(v 2^F) fit
-    (and, for a numerator, whose |mantissa| sum stays below 2^16); prefers a byte-aligned
-    shift (cheap on AVR) when it costs at most 3 bits."""
-    vmax = max(abs(v) for v in values)
-    if vmax == 0.0:
-        raise ValueError("all-zero coefficients")
-
-    def fits(f: int) -> bool:
-        m = [round(v * 2.0**f) for v in values]
-        return max(abs(x) for x in m) <= 32767 and (
-            limit_sum is None or sum(abs(x) for x in m) <= 65535)
-
-    best = None
-    for f in range(46, -1, -1):
-        if fits(f):
-            best = f
-            break
-    if best is None:
-        raise ValueError("coefficients too large")
-    for f in range(best, best - 4, -1):
-        if f >= 0 and (f - 16) % 8 == 0:
-            best = f
-            break
-    return [int(round(v * 2.0**best)) for v in values], best
-
-
 def q14_error(rows_f: list, k: int, row: np.ndarray, f: np.ndarray, fs: float,
                h_f: np.ndarray) -> float | None:
     """Response error if section k were a plain Q14 direct-form biquad (for the report)."""
@@ -116,19 +98,6 @@ def q14_error(rows_f: list, k: int, row: np.ndarray, f: np.ndarray, fs: float,
     rows[k] = (q[:3], q[3:])
     e = error_db(response(rows, f, fs), h_f)
     return e if math.isfinite(e) else None
-
-
-def numerator(b: np.ndarray) -> tuple[list[int], int]:
-    """Numerator mantissas; zeros on the unit circle at z = +-1 ((1 +- z^-1)^2, 1 - z^-2, ...)
-    are kept exact by quantizing b0 only and deriving the others as integer multiples: near the
-    zero the response is tiny, so an independent rounding would move it by many dB."""
-    m, f = mantissas(list(b), 65535.0)
-    if b[0] != 0.0:
-        ratios = b[1:] / b[0]
-        if np.all(np.abs(ratios - np.round(ratios)) < 1e-9) and np.all(np.abs(ratios) <= 2):
-            m0 = m[0]
-            m = [m0] + [int(round(r)) * m0 for r in ratios]
-    return m, f
 
 
 def u_bound(rows: Rows, lpb: np.ndarray, lpa: np.ndarray, full: float, err_in: float,
@@ -144,26 +113,3 @@ def u_bound(rows: Rows, lpb: np.ndarray, lpa: np.ndarray, full: float, err_in: f
     h_u = h_x.copy()
     h_u[1:] += h_x[:-1] - 2.0 * h_y[:-1]
     return l1(h_u) * full + 2.0 * err_in + 2.0 * err_lp
-
-
-def byte_round(m: int) -> int:
-    """m rounded to a multiple of 256 (a byte mantissa: the AVR multiplies by one byte), or 0
-    when that leaves int16."""
-    r = int(round(m / 256.0)) * 256
-    return r if -32768 <= r <= 32767 else 0
-
-
-def byte_numerator(mnum: list[int]) -> list[int] | None:
-    """Byte mantissas for a numerator, keeping integer ratios to its first mantissa (the
-    structured numerators of organ_k_mul); None if one would vanish or leave int16."""
-    m0 = byte_round(mnum[0])
-    if m0 == 0:
-        return None
-    if all(m % mnum[0] == 0 for m in mnum[1:]):
-        out = [m0] + [m0 * (m // mnum[0]) for m in mnum[1:]]
-    else:
-        out = [byte_round(m) if m else 0 for m in mnum]
-    pairs = zip(out, mnum, strict=True)
-    if any(not -32768 <= m <= 32767 or (m == 0) != (o == 0) for m, o in pairs):
-        return None
-    return out

@@ -134,3 +134,55 @@ def drum_loop(fs: float, bars: int = 4, bpm: float = 120.0, seed: int = 0,
         else:
             i += 1
     return x, kicks, hats, gaps
+
+
+def random_biquads(seed: int, fs: float = FS_UNO):
+    """A fixed-point design whose biquads have random constants within organ_dsp.h's limits
+    (mantissa widths 1..3 bytes, both signs of the numerator, every shift from -8 to 16,
+    structured and general numerators, all-pole sections): for bit-exactness tests of the
+    generated steps (wrap-around is deterministic, so stability does not matter)."""
+    import dataclasses
+
+    from designer.qdesign import QSection
+    from designer.quantize import quantize
+
+    rng = np.random.default_rng(seed)
+
+    def mant(lo: int, hi: int, signed: bool) -> int:
+        m = int(rng.integers(lo, hi + 1))
+        return -m if signed and rng.random() < 0.5 else m
+
+    def pole() -> int:
+        w = int(rng.integers(1, 4))
+        return mant(1 << (8 * w - 8), (1 << (8 * w)) - 1, False)
+
+    def shift() -> int:
+        return int(rng.choice([-8, 0, 8, 16]))
+
+    def section(kind: str) -> QSection:
+        poles = (pole(), pole())
+        sh = dict(sh_num=shift(), sh_beta=shift(), sh_gamma=shift())
+        if kind == "bq_gain":
+            return QSection("bq_gain", (mant(1, 32767, True), 0, 0, *poles), **sh)
+        if rng.random() < 0.5:  # structured: one mantissa times small integers
+            r = [1, int(rng.integers(-2, 3)), int(rng.choice([-2, -1, 0, 1, 2]))]
+            m = mant(1, 255 if rng.random() < 0.5 else 65535 // sum(map(abs, r)), True)
+            return QSection("bq", (m * r[0], m * r[1], m * r[2], *poles), **sh)
+        # general: 16-bit mantissas (sum of magnitudes < 2^16) or 24-bit ones (sum of their
+        # high parts < 2^16)
+        top = 21845 if rng.random() < 0.5 else 21845 * 256
+        nums = [mant(1, top, True) for _ in range(3)]
+        if rng.random() < 0.3:
+            nums[2] = 0
+        return QSection("bq", (*nums, *poles), **sh)
+
+    _, bands, _ = classic()
+    qd = quantize(bands[:2], fs, "fixed")
+    new = []
+    for band in qd.bands:
+        kinds = [str(rng.choice(["bq", "bq_gain"])) for _ in range(int(rng.integers(1, 3)))]
+        secs = tuple(section(k) for k in kinds)
+        sos = tuple((1.0, 0.0, 0.0, 1.0, -1.5, 0.7) for _ in secs)
+        new.append(dataclasses.replace(band, in_shift=int(rng.integers(0, 3)), sections=secs,
+                                       sos=sos))
+    return dataclasses.replace(qd, bands=tuple(new))

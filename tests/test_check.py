@@ -70,6 +70,22 @@ class TestCheckDesign:
         assert big[0] > small[0]
         assert big[1]["bq"] == 2 * small[1]["bq"]
 
+    def test_general_numerator_costs_more_on_avr(self, tmp_path):
+        """A biquad whose numerator is not c0 (1, r1, r2) (zeros off z = +-1, as a trained iir
+        band's) runs one sample at a time on AVR (designer/cstep_avr.py): the model says so."""
+        d = design(tmp_path, 'board = "uno"\n' + butterworth_bands(1, [9], order=2))
+        band = d.quantized.bands[0]
+        sec = band.sections[0]
+        assert sec.kind == "bq"
+        general = dataclasses.replace(sec, c=(sec.c[0], sec.c[1] + 1) + tuple(sec.c[2:]))
+        qd = dataclasses.replace(d.quantized, bands=(
+            dataclasses.replace(band, sections=(general,) + band.sections[1:]),))
+        structured, parts = estimate_cycles(d)
+        slow, slow_parts = estimate_cycles(dataclasses.replace(d, quantized=qd))
+        assert parts["bq"] > 0 and "bq_general" not in parts
+        assert slow_parts["bq_general"] > parts["bq"] and "bq" not in slow_parts
+        assert slow > structured
+
     def test_cpu_over_budget_refused_with_numbers(self, tmp_path):
         d = design(tmp_path, 'board = "uno"\n' + butterworth_bands(4, [9, 10, 11, 3]))
         cycles, _ = estimate_cycles(d)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import require_tool
-from dsp_examples import classic, esp32c3, msgeq7, resonators
+from dsp_examples import classic, msgeq7, resonators
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -74,64 +74,6 @@ class TestLiterals:
         for bad in ("2bass", "int", "a-b", ""):
             with pytest.raises(ValueError):
                 ctables.c_ident(bad)
-
-
-def _step_text(qd) -> str:
-    text = ctables.design_tables_c(qd)
-    return text[text.index("ORGAN_STEP_INLINE void organ_design_step("):]
-
-
-class TestSteps:
-    """The generated steps: one sample, and two at once with every state object loaded once."""
-
-    def test_classic_two_sample_step_shares_each_load(self):
-        fs, bands, ar = classic()
-        qd = quantize(bands, fs, ar)
-        text = _step_text(qd)
-        one = text[:text.index("static void organ_design_process(")]
-        two = text[text.index("ORGAN_STEP_INLINE void organ_design_step2("):]
-        # the same state objects, each loaded once per call: 1 DC, 4 window sums, 2 pairs,
-        # 4 recursions
-        for body in (one, two):
-            assert body.count("organ_ld32(") == 1 and body.count("organ_ld24(") == 8
-            assert body.count("organ_ld16(") == 2
-        assert one.count("organ_k_fo8(") == 4 and two.count("organ_k_fo8(") == 8
-        assert two.count("organ_k_rect(") == 8 and two.count("organ_k_dc(") == 2
-        # from an odd tick (after a PROCESS block of odd length) two single steps
-        assert "if (s->tick & 1u) {\n        organ_design_process2(s, x0, x1, out);" in two
-        # tasks on the odd samples: once per pair, on the second sample of the pair
-        assert f"if ((t & 1u) && t < {2 * qd.ctl_tasks}u)" in one
-        assert f"if (t < {2 * qd.ctl_tasks}u)" in two
-        assert f"t == {qd.ctl_period - 2}u ? 0u : t + 2u" in two
-
-    def test_general_biquads_take_two_single_steps(self):
-        fs, bands, ar = esp32c3()
-        text = _step_text(quantize(bands, fs, ar))
-        two = text[text.index("ORGAN_STEP_INLINE void organ_design_step2("):]
-        assert two.split("{", 1)[1].split("}")[0].split() == [
-            "organ_design_step(s,", "x0,", "out);", "organ_design_step(s,", "x1,", "out);"]
-        # the out-of-line one-sample step calls the core's biquad (flash), the inline one not
-        one = text[:text.index("static void organ_design_process(")]
-        process = text[text.index("static void organ_design_process("):
-                       text.index("ORGAN_STEP_INLINE void organ_design_step2(")]
-        assert "organ_bq_any(" in process and "organ_k_bq(" not in process
-        assert "organ_k_bq(" in one and "organ_bq_any(" not in one
-
-    def test_compiles_as_cxx(self, tmp_path):
-        require_tool("g++")
-        for make in (classic, resonators, msgeq7):
-            fs, bands, ar = make()
-            qd = quantize(bands, fs, ar)
-            src = tmp_path / "t.cpp"
-            src.write_text('#include "organ_dsp.h"\n' + ctables.design_tables_c(qd) +
-                           "\nint main() { return organ_design.n_bands == 0; }\n")
-            flags = [f"-D{k}={v}" for k, v in ctables.design_macros(qd).items()]
-            if ar == "float":
-                flags.append("-DORGAN_FLOAT")
-            res = subprocess.run(["g++", "-std=c++11", "-Wall", "-Wextra", "-Werror", *flags,
-                                  f"-I{CORE_DIR}", "-c", str(src), "-o", str(tmp_path / "t.o")],
-                                 capture_output=True, text=True)
-            assert res.returncode == 0, res.stderr
 
 
 def _compile_tables(tmp_path: Path, text: str, flags: list[str]) -> subprocess.CompletedProcess:

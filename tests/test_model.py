@@ -127,3 +127,27 @@ class TestModel:
         y = model.run(qd, x).y[-2000:, 0].astype(float)
         gain = np.max(np.abs(y)) / 10000 * qd.norm_factor(0)
         assert gain == pytest.approx(1.0, abs=0.02)
+
+
+class TestIncrement:
+    """increment(): one floor of the exact sum of the biquad's terms (organ_dsp.h, BQ)."""
+
+    def test_floor_of_the_exact_sum(self):
+        from fractions import Fraction
+
+        rng = np.random.default_rng(5)
+        for _ in range(2000):
+            terms = [(int(rng.integers(-2**39, 2**39)) >> int(rng.integers(0, 30)),
+                      int(rng.choice([-16, -8, 0, 3, 8, 16, 24]))) for _ in range(3)]
+            exact = sum(Fraction(p, 2**sh) if sh > 0 else Fraction(p * 2**-sh) for p, sh in terms)
+            assert model.increment(terms) == (exact.numerator // exact.denominator) % 2**32
+
+    def test_batch_equals_scalar(self):
+        rng = np.random.default_rng(6)
+        p = rng.integers(-2**38, 2**38, (3, 500))
+        terms = [(p[0], 8), (p[1], -8), (p[2], 16)]
+        batch = model.increment(terms)
+        for i in range(500):
+            assert batch[i] == model.increment([(int(p[0, i]), 8), (int(p[1, i]), -8),
+                                                (int(p[2, i]), 16)])
+

@@ -40,10 +40,16 @@ class TestSerialisation:
     def test_integer_tables_for_fixed(self, qd):
         for band in qd.to_dict()["bands"]:
             for sec in band["sections"]:
-                if qd.arithmetic == "fixed":
-                    assert all(isinstance(v, int) and -32768 <= v <= 65535 for v in sec["c"])
-                else:
+                if qd.arithmetic == "float":
                     assert all(v == float(np.float32(v)) for v in sec["c"])
+                elif sec["kind"] in ("lp1", "hp1"):
+                    assert isinstance(sec["c"][0], int) and 1 <= sec["c"][0] <= 65535
+                else:
+                    # numerator signed, poles unsigned, at most 24 bits each; shifts by bytes
+                    assert all(isinstance(v, int) and abs(v) < 2**23 for v in sec["c"][:3])
+                    assert all(isinstance(v, int) and 0 < v < 2**24 for v in sec["c"][3:])
+                    assert all(sec[k] % 8 == 0 and -8 <= sec[k] <= 16
+                               for k in ("sh_num", "sh_beta", "sh_gamma"))
 
 
 class TestResponse:

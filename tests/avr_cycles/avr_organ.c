@@ -27,6 +27,14 @@ static organ_state_t st;
 static organ_params_t pr;
 static organ_band_out_t out[ORGAN_MAX_BANDS];
 
+/* Out of line, so that main() needs no stack frame (and keeps the frame pointer's registers
+ * free for the inlined step), as an interrupt does. */
+static void __attribute__((noinline)) setup(void)
+{
+    organ_params_default(&organ_design, &pr);
+    organ_init(&st, &organ_design, &pr);
+}
+
 #ifdef MODE_ISR
 #ifndef ADC_PRESCALER_BITS
 #define ADC_PRESCALER_BITS (_BV(ADPS2) | _BV(ADPS1)) /* clock / 64: 19230.77 Hz */
@@ -102,8 +110,7 @@ ISR(ADC_vect)
 
 int main(void)
 {
-    organ_params_default(&organ_design, &pr);
-    organ_init(&st, &organ_design, &pr);
+    setup();
     ADMUX = _BV(REFS0) | _BV(ADLAR);
     ADCSRB = 0;
     ADCSRA = _BV(ADEN) | _BV(ADSC) | _BV(ADATE) | _BV(ADIE) | ADC_PRESCALER_BITS;
@@ -125,8 +132,7 @@ int main(void)
 {
     uint16_t n;
     uint8_t b;
-    organ_params_default(&organ_design, &pr);
-    organ_init(&st, &organ_design, &pr);
+    setup();
     n = GPIOR1;
     n |= (uint16_t)GPIOR2 << 8;
     while (n) {

@@ -34,11 +34,17 @@
  *   HP1 (bilinear high-pass with the same pole) is the complement: y = sat16(x - hi(Y)) with Y
  *               the LP1 recursion of the same cutoff (b_lp = 1 - b0_hp).
  *   BQ (biquad, "delta" form; low coefficient sensitivity for poles near z = 1):
- *               beta = 1 - a2, gamma = 1 + a1 + a2 (so a1 = beta + gamma - 2, a2 = 1 - beta)
- *               num  = sum b_j x_j                  (int16 mantissas, exponent sh_num + 16)
- *               pole = m_beta hi(D) + m_gamma hi(Y)  (int16 mantissas, exponent sh_pole + 16)
- *               D += (num >> sh_num) - (pole >> sh_pole);   Y += D;   y = hi(Y)   (Y, D Q16.16)
- *               BQ_GAIN is the all-pole case (num = b0 x).  A negative shift is a left shift.
+ *               beta = 1 - a2, gamma = 1 + a1 + a2 (so a1 = beta + gamma - 2, a2 = 1 - beta;
+ *               both > 0 for a stable section), each coefficient an integer mantissa with its
+ *               own exponent: b_j = n_j 2^-(sh_num + 16) (n_j signed, <= 24 bits),
+ *               beta = m_beta 2^-(sh_beta + 16), gamma = m_gamma 2^-(sh_gamma + 16) (unsigned,
+ *               <= 24 bits); every shift a multiple of 8 in -8..24 (the AVR adds each partial
+ *               product at a whole byte and never shifts).
+ *               num = sum n_j x_j (exact);  Y, D Q16.16;  the only rounding is one floor of
+ *               the exact increment:
+ *               D += floor(num 2^-sh_num - m_beta hi(D) 2^-sh_beta - m_gamma hi(Y) 2^-sh_gamma)
+ *               Y += D;   y = hi(Y)          (D and Y wrap mod 2^32; both proven in range)
+ *               BQ_GAIN is the all-pole case (num = n_0 x).
  *   The quantizer (designer/quantize.py) proves, per band, from L1 norms of impulse responses
  *   plus a worst-case rounding-error bound, that no int16 node and no Q16.16 state can leave
  *   its range for any input, after choosing in_shift and the numerator scaling.
@@ -162,8 +168,6 @@ typedef int16_t organ_value_t;
  * in): c[0] = b of the low-pass (LP1/HP1); BQ: c[0..2] numerator, c[3] = beta, c[4] = gamma. */
 typedef struct {
     uint8_t kind;
-    int8_t sh_num;
-    int8_t sh_pole;
     organ_coef_t c[5];
 } organ_section_t;
 

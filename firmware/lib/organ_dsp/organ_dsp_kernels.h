@@ -3,7 +3,9 @@
  * (designer/ctables.py) is built from.
  *
  * Every kernel has a portable C definition here and, on an AVR with a hardware multiplier, an
- * assembly definition in organ_dsp_avr.h that computes the same bits (-DORGAN_NO_ASM forces C).
+ * assembly definition in organ_dsp_avr.h that computes the same bits (-DORGAN_NO_ASM forces C);
+ * a biquad's AVR assembly is written by the designer for its constants (designer/cstep_avr.py),
+ * next to a call of the portable organ_k_bq.
  * Filter state lives in organ_state_t's bytes b = (uint8_t *)s at constant byte offsets o (on
  * AVR an ldd/std displacement, so o <= 64 - size): a step loads a state object into a local
  * (organ_ld16/24/32), runs the kernel on it once per sample, and stores it back - the two-
@@ -152,59 +154,53 @@ ORGAN_INLINE int16_t organ_k_hp(uint8_t *b, int16_t x, int16_t h)
     return (int16_t)r;
 }
 
-/* m x (signed 16 x 16 -> 32). */
-ORGAN_INLINE int32_t organ_k_mul16(int16_t m, int16_t x)
-{
-    return (int32_t)m * x;
-}
+/* The biquad's state increment (organ_dsp.h, BQ): the exact sum of terms p 2^-sh (-16 <= sh
+ * <= 24), floored: integer parts mod 2^32 in i, fractions in units of 2^-24 in f (a remainder
+ * is never negative, so f only grows; six terms stay below 2^27). */
+typedef struct {
+    uint32_t i;
+    uint32_t f;
+} organ_inc_t;
 
-/* m t mod 2^32 for a numerator made of one mantissa and a small integer combination t of the
- * inputs (|t| < 2^23). */
-ORGAN_INLINE int32_t organ_k_mul(int16_t m, organ_s24 t)
+ORGAN_INLINE void organ_inc_add(organ_inc_t *a, int32_t p, int8_t sh)
 {
-    return (int32_t)((uint32_t)(int32_t)m * (uint32_t)t);
-}
-
-/* acc + m x mod 2^32. */
-ORGAN_INLINE int32_t organ_k_mac(int32_t acc, int16_t m, int16_t x)
-{
-    return (int32_t)((uint32_t)acc + (uint32_t)((int32_t)m * x));
-}
-
-/* Arithmetic shift of a wrapped accumulator by a constant: right for sh > 0, left for sh < 0. */
-ORGAN_INLINE int32_t organ_k_sar(int32_t v, int8_t sh)
-{
-    if (sh < 0) {
-        return (int32_t)((uint32_t)v << (uint8_t)(-sh));
+    if (sh <= 0) {
+        a->i += (uint32_t)p << (uint8_t)-sh;
+    } else {
+        a->i += (uint32_t)(p >> sh);
+        a->f += ((uint32_t)p & (((uint32_t)1 << sh) - 1u)) << (24 - sh);
     }
-    return v >> sh;
 }
 
-/* Biquad state update (delta form) on Y and D (Q16.16); nums = the shifted numerator:
- * pole = mb hi(D) + mg hi(Y); D += nums - (pole >> shp); Y += D; returns hi(Y). */
-ORGAN_INLINE int16_t organ_k_bq(uint32_t *y, uint32_t *d, int32_t nums, int16_t mb, int16_t mg,
-                                int8_t shp)
+/* a -= m h 2^-sh, m unsigned of at most 24 bits: two products that fit int32 */
+ORGAN_INLINE void organ_inc_pole(organ_inc_t *a, uint32_t m, int16_t h, int8_t sh)
 {
-    int32_t pole = organ_k_mac((int32_t)((int32_t)mb * organ_hi(*d)), mg, organ_hi(*y));
-    *d = *d + (uint32_t)nums - (uint32_t)organ_k_sar(pole, shp);
-    *y += *d;
-    return organ_hi(*y);
+    organ_inc_add(a, -((int32_t)(m >> 8) * h), (int8_t)(sh - 8));
+    organ_inc_add(a, -((int32_t)(m & 255u) * h), sh);
+}
+
+/* One biquad sample on the state Y, D at b + o (organ_dsp.h, BQ): n1 2^-sh1 + n2 2^-sh2 is the
+ * numerator (exact int32 terms), mb / mg the pole mantissas with their shifts; returns y. */
+ORGAN_INLINE int16_t organ_k_bq(uint8_t *b, uint8_t o, int32_t n1, int8_t sh1, int32_t n2,
+                                int8_t sh2, uint32_t mb, int8_t shb, uint32_t mg, int8_t shg)
+{
+    uint32_t y = organ_ld32(b, o);
+    uint32_t d = organ_ld32(b, (uint8_t)(o + 4u));
+    organ_inc_t a;
+    a.i = 0u;
+    a.f = 0u;
+    organ_inc_add(&a, n1, sh1);
+    organ_inc_add(&a, n2, sh2);
+    organ_inc_pole(&a, mb, organ_hi(d), shb);
+    organ_inc_pole(&a, mg, organ_hi(y), shg);
+    d += a.i + (a.f >> 24);
+    y += d;
+    organ_st32(b, o, y);
+    organ_st32(b, (uint8_t)(o + 4u), d);
+    return organ_hi(y);
 }
 
 #endif /* ORGAN_AVR_ASM */
-
-/* A biquad for the one-sample step, out of line (organ_dsp_fixed.h): state Y, D (and for
- * organ_bq_any the input history x1, x2) at st; returns y. */
-#ifdef __cplusplus
-extern "C" {
-#endif
-int16_t organ_bq_gain_any(uint8_t *st, int16_t x, int16_t b0, int16_t mb, int16_t mg,
-                          int8_t shn, int8_t shp);
-int16_t organ_bq_any(uint8_t *st, int16_t x, int16_t b0, int16_t b1, int16_t b2, int16_t mb,
-                     int16_t mg, int8_t shn, int8_t shp);
-#ifdef __cplusplus
-}
-#endif
 
 /* The control task of this sample (organ_control).  On AVR a plain call whose clobbers the
  * compiler knows: the step is inlined in an interrupt that saves those registers anyway. */

@@ -290,47 +290,6 @@ void organ_control(organ_state_t *s, organ_band_out_t *out)
 }
 
 
-/* The biquads of the one-sample step (organ_dsp_kernels.h): out of line, coefficients as
- * arguments, shifts by loops; the same bits as organ_k_bq (the numerator's products and sum are
- * exact mod 2^32 whichever way they are grouped).  The AVR interrupt runs the two-sample step,
- * so this path serves PROCESS blocks, where flash counts more than cycles. */
-static int32_t organ_sar_rt(int32_t v, int8_t sh)
-{
-    return sh < 0 ? (int32_t)((uint32_t)v << (uint8_t)-sh) : v >> sh;
-}
-
-static int16_t organ_bq_update(uint8_t *st, uint32_t num, int16_t mb, int16_t mg, int8_t shn,
-                               int8_t shp)
-{
-    uint32_t y = organ_ld32(st, 0);
-    uint32_t d = organ_ld32(st, 4);
-    uint32_t pole = (uint32_t)((int32_t)mb * (int16_t)(uint16_t)(d >> 16)) +
-                    (uint32_t)((int32_t)mg * (int16_t)(uint16_t)(y >> 16));
-    d = d + (uint32_t)organ_sar_rt((int32_t)num, shn) - (uint32_t)organ_sar_rt((int32_t)pole, shp);
-    y += d;
-    organ_st32(st, 0, y);
-    organ_st32(st, 4, d);
-    return (int16_t)(uint16_t)(y >> 16);
-}
-
-ORGAN_TASK int16_t organ_bq_gain_any(uint8_t *st, int16_t x, int16_t b0, int16_t mb, int16_t mg,
-                                     int8_t shn, int8_t shp)
-{
-    return organ_bq_update(st, (uint32_t)((int32_t)b0 * x), mb, mg, shn, shp);
-}
-
-ORGAN_TASK int16_t organ_bq_any(uint8_t *st, int16_t x, int16_t b0, int16_t b1, int16_t b2,
-                                int16_t mb, int16_t mg, int8_t shn, int8_t shp)
-{
-    int16_t x1 = organ_ld16(st, 8);
-    int16_t x2 = organ_ld16(st, 10);
-    uint32_t num = (uint32_t)((int32_t)b0 * x) + (uint32_t)((int32_t)b1 * x1) +
-                   (uint32_t)((int32_t)b2 * x2);
-    organ_st16(st, 10, x1);
-    organ_st16(st, 8, x);
-    return organ_bq_update(st, num, mb, mg, shn, shp);
-}
-
 void organ_process_sample(organ_state_t *s, int16_t x, organ_band_out_t *out)
 {
     const organ_chan_t *c = &s->ch[1];

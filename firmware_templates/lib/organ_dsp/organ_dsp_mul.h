@@ -34,63 +34,6 @@
 /* MUL* write r1:r0, so each routine clears its own zero register z and restores r1
  * (__zero_reg__) at the end; r0 (__tmp_reg__) is free for inline assembly. */
 
-/* signed 16 x signed 16 -> 32 (after Atmel AVR201, muls16x16_32) */
-ORGAN_INLINE int32_t organ_mul_ss(int16_t a, int16_t b)
-{
-    int32_t r;
-    uint8_t z;
-    __asm__ __volatile__(
-        "clr   %1            \n\t"
-        "muls  %B2, %B3      \n\t"
-        "movw  %C0, r0       \n\t"
-        "mul   %A2, %A3      \n\t"
-        "movw  %A0, r0       \n\t"
-        "mulsu %B2, %A3      \n\t"
-        "sbc   %D0, %1       \n\t"
-        "add   %B0, r0       \n\t"
-        "adc   %C0, r1       \n\t"
-        "adc   %D0, %1       \n\t"
-        "mulsu %B3, %A2      \n\t"
-        "sbc   %D0, %1       \n\t"
-        "add   %B0, r0       \n\t"
-        "adc   %C0, r1       \n\t"
-        "adc   %D0, %1       \n\t"
-        "clr   __zero_reg__  \n\t"
-        : "=&r"(r), "=&r"(z)
-        : "a"(a), "a"(b));
-    return r;
-}
-
-/* acc + a * b (signed 16 x signed 16), modulo 2^32 (AVR201 mac16x16_32) */
-ORGAN_INLINE uint32_t organ_mac_ss(uint32_t acc, int16_t a, int16_t b)
-{
-    uint8_t z;
-    __asm__ __volatile__(
-        "clr   %1            \n\t"
-        "muls  %B2, %B3      \n\t"
-        "add   %C0, r0       \n\t"
-        "adc   %D0, r1       \n\t"
-        "mul   %A2, %A3      \n\t"
-        "add   %A0, r0       \n\t"
-        "adc   %B0, r1       \n\t"
-        "adc   %C0, %1       \n\t"
-        "adc   %D0, %1       \n\t"
-        "mulsu %B2, %A3      \n\t"
-        "sbc   %D0, %1       \n\t"
-        "add   %B0, r0       \n\t"
-        "adc   %C0, r1       \n\t"
-        "adc   %D0, %1       \n\t"
-        "mulsu %B3, %A2      \n\t"
-        "sbc   %D0, %1       \n\t"
-        "add   %B0, r0       \n\t"
-        "adc   %C0, r1       \n\t"
-        "adc   %D0, %1       \n\t"
-        "clr   __zero_reg__  \n\t"
-        : "+r"(acc), "=&r"(z)
-        : "a"(a), "a"(b));
-    return acc;
-}
-
 /* unsigned 16 x unsigned 16 -> 32 (AVR201 mul16x16_32) */
 ORGAN_INLINE uint32_t organ_mul_uu(uint16_t a, uint16_t b)
 {
@@ -117,16 +60,6 @@ ORGAN_INLINE uint32_t organ_mul_uu(uint16_t a, uint16_t b)
 }
 
 #else /* portable C: the reference the assembly must match */
-
-ORGAN_INLINE int32_t organ_mul_ss(int16_t a, int16_t b)
-{
-    return (int32_t)a * (int32_t)b;
-}
-
-ORGAN_INLINE uint32_t organ_mac_ss(uint32_t acc, int16_t a, int16_t b)
-{
-    return acc + (uint32_t)((int32_t)a * (int32_t)b);
-}
 
 ORGAN_INLINE uint32_t organ_mul_uu(uint16_t a, uint16_t b)
 {
