@@ -78,9 +78,19 @@ SECTIONS = {
     "bq": lambda fs: signal.butter(2, 2000, fs=fs, output="sos"),
     "bq_bandpass": lambda fs: signal.butter(1, (1000, 2000), btype="bandpass", fs=fs,
                                             output="sos"),
-    # zeros off z = +-1 (as a trained "iir" band's): a general numerator, one sample per block
+    # zeros off z = +-1: general numerators; elliptic (zeros on the unit circle, c0 = c2) and
+    # minimum-phase zeros as a trained "iir" band's (no symmetry)
     "bq_general": lambda fs: signal.ellip(2, 1, 40, 2000, fs=fs, output="sos"),
+    "bq_general_mp": lambda fs: _min_phase_zeros(signal.butter(2, 2000, fs=fs, output="sos"),
+                                                 6000, 0.7, fs),
 }
+
+
+def _min_phase_zeros(sos: np.ndarray, f_hz: float, radius: float, fs: float) -> np.ndarray:
+    """sos with its numerator replaced by zeros at radius < 1 and +-f_hz (a trained shape)."""
+    out = sos.copy()
+    out[0, :3] = [1.0, -2 * radius * np.cos(2 * np.pi * f_hz / fs), radius * radius]
+    return out
 
 
 def _input(fs: float, n: int) -> np.ndarray:

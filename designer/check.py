@@ -38,13 +38,15 @@ from .errors import BudgetError
 #: two-sample step (LP1/HP1 with byte coefficients sharing x + x1; BQ and BQ_GAIN as the
 #: per-section assembly of designer/cstep_avr.py, the interrupt's extra register saves
 #: included; bq: a structured numerator (Butterworth: (1 +- z^-1)^2, 1 - z^-2), bq_general: any
-#: other numerator, which runs one sample at a time: the structured figure plus the 69 cycles
-#: per sample the per-section benchmark measures between the two). The control tasks in cycles
-#: per round, spread over its ctl_period samples: windows, input and AGC, and per band its task
-#: and window. Fitted to the generated firmware of the classic, learned and resonator examples
-#: and the Butterworth organ of benchmarks/avr_dsp_cycles.py (BUTTERWORTH_TOML: four structured
-#: BQ) in benchmarks/avr_bench.py's measurement (372, 372, 623 and 584 cycles per sample
-#: measured; this model: 372, 372, 624 and 584).
+#: other numerator (its history read from memory, one mantissa a whole number of bytes): the
+#: structured figure plus the 32 cycles per sample the per-section benchmark measures between
+#: the two for a trained-like numerator, bq_general_mp (19 for the symmetric elliptic one,
+#: bq_general)). The control tasks in cycles per round, spread over its ctl_period samples:
+#: windows, input and AGC, and per band its task and window. Fitted to the generated firmware
+#: of the classic, learned and resonator examples and the Butterworth organ of
+#: benchmarks/avr_dsp_cycles.py (BUTTERWORTH_TOML: four structured BQ) in
+#: benchmarks/avr_bench.py's measurement (372, 372, 623 and 584 cycles per sample measured;
+#: this model: 372, 372, 624 and 584).
 AVR_CYCLES_MEASURED: dict[str, float] = {
     "isr": 84.0,
     "base": 48.0,
@@ -53,7 +55,7 @@ AVR_CYCLES_MEASURED: dict[str, float] = {
     "hp1": 39.0,
     "bq_gain": 91.5,
     "bq": 90.5,
-    "bq_general": 159.5,
+    "bq_general": 122.5,
     "control_round": 575.0,
     "control_band": 431.0,
 }
@@ -141,7 +143,8 @@ class Budget:
 
 def _section_kinds(design: Design) -> list[str]:
     """Section kinds of the cost tables; on AVR a BQ without a structured numerator is
-    ``bq_general`` (designer/cstep_avr.py runs it one sample at a time)."""
+    ``bq_general``: designer/cstep_avr.py runs it in pairs too, but with its input history read
+    from memory and more partial products, so it costs more than a structured numerator."""
     avr = design.board.family == "avr"
     return ["bq_general" if avr and s.kind == "bq" and structure(s) is None else s.kind
             for b in design.quantized.bands for s in b.sections]

@@ -134,12 +134,7 @@ def _biquad(st: _Step, sec: QSection, x: list[str], y: list[str]) -> None:
     o = st.alloc(12 if sec.kind == "bq" else 8)
     base, disp = st.page(o)
     st.emit("#if ORGAN_AVR_ASM")
-    if structure(sec) is None:
-        # a general numerator keeps the history in registers: one sample at a time
-        for xk, yk in zip(x, y, strict=True):
-            st.body += ["    " + line for line in bq_asm(sec, [xk], [yk], base, disp)]
-    else:
-        st.body += ["    " + line for line in bq_asm(sec, x, y, base, disp)]
+    st.body += ["    " + line for line in bq_asm(sec, x, y, base, disp)]
     st.emit("#else")
     seq = ["0", "0", *x]
     c = [int(v) for v in sec.c]

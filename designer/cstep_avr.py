@@ -12,8 +12,10 @@ takes r16..r23 only); its sign extension is one SBC/ADC chain started from the c
 leaves. Bytes of ``e`` not yet written are known zero and cost nothing until a carry reaches
 them. State (Y, D, and the input history of a BQ) is loaded and stored once per call, so the
 two-sample version pays for it once per pair; both samples' numerator sums s = x + r1 x1 + r2 x2
-are formed first, in place of their inputs, while D's registers hold the history. Operands are
-bytes and byte pairs, never quads, so the compiler can place them around whatever else is live.
+are formed first, in place of their inputs, while D's registers hold the history; a general
+numerator's partials read the history from memory instead (a pair hands its first input to the
+second sample through x2's slot). Operands are bytes and byte pairs, never quads, so the
+compiler can place them around whatever else is live.
 """
 
 from __future__ import annotations
@@ -191,19 +193,28 @@ def bq_asm(sec: QSection, xs: list[str], ys: list[str], base: str, o: int) -> li
     pn, pb, pg = _pos(sec.sh_num), _pos(sec.sh_beta), _pos(sec.sh_gamma)
     hist = sec.kind == "bq"
     general = r is None
-    if general and n != 1:
-        raise ValueError("a general numerator runs one sample at a time")
     at = [f"%a[b]+{o + i}" for i in range(12)]
     need2 = hist and (general or r[2] != 0)
-    # the history: in D's registers while they are free (a structured sum), or read from
-    # memory by each partial (a general numerator: no registers held for it)
-    h1, h2 = ((at[8], at[9]), (at[10], at[11])) if general else (_D[:2], _D[2:])
+    if general:
+        # the history stays in memory, read by each partial (no registers held for it); in a
+        # pair the first sample's input goes to x2's slot once the first sample has read it:
+        # the second sample's x1 there, its x2 the old x1, the history right at the end
+        m1, m2 = (at[8], at[9]), (at[10], at[11])
+        mid = m2
+        hists = [(m1, m2), (mid, m1)][:n]
+    else:
+        # the history in D's registers while they are free (a structured sum)
+        h1, h2 = _D[:2], _D[2:]
     # each sample's numerator: (signed constant, [value bytes]) terms
     terms: list[list[tuple[int, list[tuple[str, bool]]]]] = []
     for k in range(n):
         if general:
-            terms.append([(cj, [(v[0], False), (v[1], True)])
-                          for cj, v in zip(c[:3], [_x(0), h1, h2], strict=True) if cj])
+            # x1 last: a single sample's history move then stores the bytes its partials left
+            # in c and t
+            order = [0, 2, 1] if n == 1 else [0, 1, 2]
+            vals = [_x(k), *hists[k]]
+            terms.append([(c[j], [(vals[j][0], False), (vals[j][1], True)])
+                          for j in order if c[j]])
         elif hist:
             terms.append([(c[0], [(_x(k)[0], False), (_x(k)[1], False), (f"%[s{k}]", True)])])
         else:
@@ -214,19 +225,21 @@ def bq_asm(sec: QSection, xs: list[str], ys: list[str], base: str, o: int) -> li
     hd_low = _D[2] if c[3] < 256 else "%[c]"
     plans = []
     for k in range(n):
-        plan = [(pt, True) for pt in _term_partials(c[3], pb, [(hd_low, False), ("%[t]", True)])]
-        plan += [(pt, cj < 0) for cj, regs in terms[k]
-                 for pt in _term_partials(abs(cj), pn, regs)]
-        plan += [(pt, True) for pt in _term_partials(c[4], pg, [(_YH[0], False),
+        beta = [(pt, True) for pt in _term_partials(c[3], pb, [(hd_low, False), ("%[t]", True)])]
+        num = [(pt, cj < 0) for cj, regs in terms[k] for pt in _term_partials(abs(cj), pn, regs)]
+        gamma = [(pt, True) for pt in _term_partials(c[4], pg, [(_YH[0], False),
                                                                 (_YH[1], True)])]
-        plans.append(plan)
+        # a general numerator's history last (see above), hi(Y)'s partials before it
+        plans.append(beta + gamma + num if general else beta + num + gamma)
     lo = min([0] + [pt[1] for plan in plans for pt, _ in plan])
     if lo < -2:
         raise ValueError(f"the AVR step carries at most two bytes below D, got {-lo}")
-    # one sample, or two bytes below D, or 21 registers otherwise: Y's low half is loaded after
-    # each sample's partials, into the extension's registers (a register or two fewer, four
-    # cycles more per sample); otherwise Y stays in registers for both samples
-    held = 2 * n + 6 + 3 + 2 + (n if hist else 0) + (hd_low == "%[c]") + 2 + (lo < 0)
+    # one sample, or two bytes below D, or more registers than MAX_REGISTERS otherwise: Y's low
+    # half is loaded after each sample's partials, into the extension's registers (a register
+    # or two fewer, four cycles more per sample); otherwise Y stays in registers for both
+    # samples. The count: base, inputs, yh, D, t, k, z, the sums' third bytes, c, yl, e
+    uses_c = general or hd_low == "%[c]"
+    held = 2 + 2 * n + 2 + 4 + 3 + (n if hist and not general else 0) + uses_c + 2 + (lo < 0)
     late = n == 1 or lo == -2 or held > MAX_REGISTERS
     yl = ("%A[w]", "%B[w]") if late else ("%A[yl]", "%B[yl]")
     ext = ["%B[w]", "%A[w]"] if late else ["%[e]"]
@@ -279,19 +292,22 @@ def bq_asm(sec: QSection, xs: list[str], ys: list[str], base: str, o: int) -> li
             asm.op(f"std   {at[0]}, {yl[0]}")
             asm.op(f"std   {at[1]}, {yl[1]}")
         if k < n - 1:
+            if general:
+                asm.op(f"std   {mid[0]}, {_x(0)[0]}")
+                asm.op(f"std   {mid[1]}, {_x(0)[1]}")
             # the first sample's output where its input no longer is needed
             asm.op("movw  %A[x0], %A[yh]")
             outs.append("v0")
     outs.append("(int16_t)ryh")
     if general and hist:
         # the history moves on after the partials have read it
-        if need2:
-            asm.op(f"ldd   %[c], {at[8]}")
-            asm.op(f"std   {at[10]}, %[c]")
-            asm.op(f"ldd   %[c], {at[9]}")
-            asm.op(f"std   {at[11]}, %[c]")
-        asm.op(f"std   {at[8]}, {_x(0)[0]}")
-        asm.op(f"std   {at[9]}, {_x(0)[1]}")
+        if n == 1 and need2:
+            for i, reg, holds in ((0, "%[c]", asm.c_holds), (1, "%[t]", asm.t_holds)):
+                if holds != at[8 + i]:
+                    asm.op(f"ldd   {reg}, {at[8 + i]}")
+                asm.op(f"std   {at[10 + i]}, {reg}")
+        asm.op(f"std   {at[8]}, {_x(n - 1)[0]}")
+        asm.op(f"std   {at[9]}, {_x(n - 1)[1]}")
     asm.op(f"std   {at[0]}, {yl[0]}")
     asm.op(f"std   {at[1]}, {yl[1]}")
     asm.op(f"std   {at[2]}, {_YH[0]}")
@@ -344,15 +360,11 @@ _CYCLES = {"ldd": 2, "std": 2, "mul": 2, "mulsu": 2, "muls": 2}
 
 
 def bq_cycles(sec: QSection, n: int) -> int:
-    """Cycles of the block that runs ``sec`` on n samples (1 or 2; a general numerator runs
-    one sample per block): the block has no branches, so this is exact for its instructions
-    (the compiler's moves around it aside)."""
-    blocks = [1] * n if structure(sec) is None else [n]
+    """Cycles of the block that runs ``sec`` on n samples (1 or 2): the block has no
+    branches, so this is exact for its instructions (the compiler's moves around it aside)."""
     total = 0
-    for k in blocks:
-        xs = [f"x{i}" for i in range(k)]
-        for line in bq_asm(sec, xs, [f"y{i}" for i in range(k)], "b0", 0):
-            m = re.match(r'\s*"(\w+)', line)
-            if m:
-                total += _CYCLES.get(m.group(1), 1)
+    for line in bq_asm(sec, [f"x{i}" for i in range(n)], [f"y{i}" for i in range(n)], "b0", 0):
+        m = re.match(r'\s*"(\w+)', line)
+        if m:
+            total += _CYCLES.get(m.group(1), 1)
     return total

@@ -13,7 +13,9 @@ byte and operand byte), chosen as small as the section's response allows:
   mantissa times small integers: zeros at z = +-1, the Butterworth and all-pole sections) takes
   the largest byte mantissa at or below the scale the overflow proof allows when that loses at
   most 1/``NUM_BYTE_MIN`` of the range, else a 16-bit one; a general numerator shares one
-  exponent over 16-bit mantissas, or 24-bit ones where the response asks for them.
+  exponent over 16-bit mantissas, or 24-bit ones where the response asks for them, and is
+  scaled down (by at most 1/``NUM_BYTE_MIN``) so that one mantissa, or the outer pair of a
+  symmetric or antisymmetric one, has a zero low byte (fewer partial products on the AVR).
 """
 
 from __future__ import annotations
@@ -114,10 +116,41 @@ def numerator(b: np.ndarray, kind: str, a_q: np.ndarray, grid: np.ndarray, fs: f
         h = qm.response([(np.array(m, float) * 2.0**-e, a_q)], grid, fs)
         best = (m, e - 16, width)
         if qm.shape_error_db(h, ref) <= MANTISSA_MAX_DB:
+            if width == 2:
+                best = (_byte_aligned(b, m, e, ref, a_q, grid, fs), e - 16, width)
             break
     if best is None:
         raise ValueError("numerator out of range")
     return best
+
+
+def _byte_aligned(b: np.ndarray, m: list[int], e: int, ref: np.ndarray, a_q: np.ndarray,
+                  grid: np.ndarray, fs: float) -> list[int]:
+    """16-bit general mantissas m = round(b 2^e) rescaled down, by at most 1/NUM_BYTE_MIN, so
+    that one of them is a whole number of 256s: a byte mantissa at the next exponent, two
+    partial products per sample fewer on the AVR. The outer pair of a symmetric or
+    antisymmetric numerator (|m0| = |m2|: zeros on the unit circle) first, as it aligns two,
+    else the one that loses the least; m unchanged when none fits or the response says no."""
+    if any(v and v % 256 == 0 for v in m):
+        return m
+
+    def loss(i: int) -> float:
+        return (abs(m[i]) & 255) / abs(m[i])
+
+    pair = m[0] != 0 and abs(m[0]) == abs(m[2])
+    order = ([0] if pair else []) + sorted((i for i in range(3) if m[i]), key=loss)
+    for j in order:
+        if loss(j) > 1 / NUM_BYTE_MIN:
+            continue
+        f = (abs(m[j]) >> 8 << 8) / abs(b[j] * 2.0**e)
+        out = [int(round(v * f * 2.0**e)) for v in b]
+        if pair and j == 0:
+            # equal before, equal after (b2 may differ from b0 below the rounding)
+            out[2] = out[0] if m[2] == m[0] else -out[0]
+        h = qm.response([(np.array(out, float) * 2.0**-e, a_q)], grid, fs)
+        if qm.shape_error_db(h, ref) <= MANTISSA_MAX_DB:
+            return out
+    return m
 
 
 def poles(row: np.ndarray, b: np.ndarray, grid: np.ndarray, fs: float, strict: bool

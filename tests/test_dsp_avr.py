@@ -14,7 +14,8 @@ import pytest
 from conftest import IN_CI, require_tool
 from dsp_examples import EXAMPLES, drum_loop, random_biquads
 
-from designer import model
+from designer import cstep_avr, model
+from designer.qdesign import QSection
 from designer.quantize import quantize
 
 sys.path.insert(0, str(Path(__file__).parent / "avr_cycles"))
@@ -80,6 +81,51 @@ def test_random_biquad_constants_on_the_avr(build, seed):
     ref = model.run(qd, x)
     for asm, step in ((True, "pairs"), (True, "inline"), (False, "pairs")):
         elf = avr_run.build_program(qd, b, f"rnd{seed}_{asm}_{step}", asm=asm, step=step)
+        out, _ = avr_run.run_kernel(harness, elf, x, qd.n_bands, b, pairs=step == "pairs")
+        rows = slice(1, None, 2) if step == "pairs" else slice(None)
+        bad = np.argwhere(out.y != ref.y[rows])[:3]
+        assert np.array_equal(out.y, ref.y[rows]), (asm, step, bad)
+
+
+def _whole_byte_numerators(qd, rng: np.random.Generator):
+    """qd with every biquad made a general BQ as the quantizer makes them: one mantissa (or
+    the equal outer pair of a symmetric numerator) a whole number of 256s, either sign,
+    sometimes one term missing; its poles and shifts kept."""
+    import dataclasses
+
+    def numerator(sec) -> QSection:
+        m = [int(v) for v in rng.integers(-21845, 21846, 3)]
+        j = int(rng.integers(0, 3))
+        m[j] = (m[j] // 256 or 1) * 256
+        shape = rng.integers(0, 4)
+        if shape == 1:  # symmetric (zeros on the unit circle): the outer pair whole bytes
+            m[0] = m[2] = m[j]
+        elif shape == 2:  # one term missing (the history moves on regardless)
+            m[int(rng.choice([k for k in range(3) if k != j]))] = 0
+        out = dataclasses.replace(sec, kind="bq", c=(*m, *sec.c[3:]))
+        return numerator(sec) if cstep_avr.structure(out) is not None else out
+
+    new = []
+    for band in qd.bands:
+        secs = tuple(numerator(sec) for sec in band.sections)
+        new.append(dataclasses.replace(band, sections=secs))
+    return dataclasses.replace(qd, bands=tuple(new))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_whole_byte_general_numerators_on_the_avr(build, seed):
+    """General numerators with whole-byte mantissas (fewer partial products), in the
+    two-sample block (the first input passed to the second sample through x2's slot) and the
+    one-sample block (the history moved from the partials' registers), and the portable C:
+    bit-exact with the oracle for every pole width and shift, wrap-around included."""
+    b, harness = build
+    rng = np.random.default_rng(100 + seed)
+    qd = _whole_byte_numerators(random_biquads(100 + seed), rng)
+    assert all(cstep_avr.structure(s) is None for band in qd.bands for s in band.sections)
+    x = np.concatenate([rng.integers(-32768, 32768, 700), _input(qd.fs)[:900]]).astype(np.int16)
+    ref = model.run(qd, x)
+    for asm, step in ((True, "pairs"), (True, "inline"), (False, "pairs")):
+        elf = avr_run.build_program(qd, b, f"wb{seed}_{asm}_{step}", asm=asm, step=step)
         out, _ = avr_run.run_kernel(harness, elf, x, qd.n_bands, b, pairs=step == "pairs")
         rows = slice(1, None, 2) if step == "pairs" else slice(None)
         bad = np.argwhere(out.y != ref.y[rows])[:3]
