@@ -68,23 +68,29 @@ def test_bit_exact_on_the_avr(build, name, asm, step):
     assert out.overflows == ref.overflows > 0  # the saturations happened, and were counted
 
 
+def _assert_every_variant_bit_exact(build, qd, x: np.ndarray, tag: str) -> None:
+    """The generated assembly in the two-sample and the one-sample block, and the portable C
+    in pairs, run on the simulated AVR: every band's output equal to the oracle's."""
+    b, harness = build
+    ref = model.run(qd, x)
+    for asm, step in ((True, "pairs"), (True, "inline"), (False, "pairs")):
+        elf = avr_run.build_program(qd, b, f"{tag}_{asm}_{step}", asm=asm, step=step)
+        out, _ = avr_run.run_kernel(harness, elf, x, qd.n_bands, b, pairs=step == "pairs")
+        rows = slice(1, None, 2) if step == "pairs" else slice(None)
+        bad = np.argwhere(out.y != ref.y[rows])[:3]
+        assert np.array_equal(out.y, ref.y[rows]), (asm, step, bad)
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_random_biquad_constants_on_the_avr(build, seed):
     """The generated assembly for random biquad constants (designer/cstep_avr.py: every
     mantissa width, sign and shift, bytes below D, structured and general numerators, one- and
     two-sample blocks), and the portable C on the AVR's 16-bit int: bit-exact with the oracle,
     wrap-around included."""
-    b, harness = build
     qd = random_biquads(seed)
     rng = np.random.default_rng(seed)
     x = np.concatenate([rng.integers(-32768, 32768, 700), _input(qd.fs)[:900]]).astype(np.int16)
-    ref = model.run(qd, x)
-    for asm, step in ((True, "pairs"), (True, "inline"), (False, "pairs")):
-        elf = avr_run.build_program(qd, b, f"rnd{seed}_{asm}_{step}", asm=asm, step=step)
-        out, _ = avr_run.run_kernel(harness, elf, x, qd.n_bands, b, pairs=step == "pairs")
-        rows = slice(1, None, 2) if step == "pairs" else slice(None)
-        bad = np.argwhere(out.y != ref.y[rows])[:3]
-        assert np.array_equal(out.y, ref.y[rows]), (asm, step, bad)
+    _assert_every_variant_bit_exact(build, qd, x, f"rnd{seed}")
 
 
 def _whole_byte_numerators(qd, rng: np.random.Generator):
@@ -118,18 +124,11 @@ def test_whole_byte_general_numerators_on_the_avr(build, seed):
     two-sample block (the first input passed to the second sample through x2's slot) and the
     one-sample block (the history moved from the partials' registers), and the portable C:
     bit-exact with the oracle for every pole width and shift, wrap-around included."""
-    b, harness = build
     rng = np.random.default_rng(100 + seed)
     qd = _whole_byte_numerators(random_biquads(100 + seed), rng)
     assert all(cstep_avr.structure(s) is None for band in qd.bands for s in band.sections)
     x = np.concatenate([rng.integers(-32768, 32768, 700), _input(qd.fs)[:900]]).astype(np.int16)
-    ref = model.run(qd, x)
-    for asm, step in ((True, "pairs"), (True, "inline"), (False, "pairs")):
-        elf = avr_run.build_program(qd, b, f"wb{seed}_{asm}_{step}", asm=asm, step=step)
-        out, _ = avr_run.run_kernel(harness, elf, x, qd.n_bands, b, pairs=step == "pairs")
-        rows = slice(1, None, 2) if step == "pairs" else slice(None)
-        bad = np.argwhere(out.y != ref.y[rows])[:3]
-        assert np.array_equal(out.y, ref.y[rows]), (asm, step, bad)
+    _assert_every_variant_bit_exact(build, qd, x, f"wb{seed}")
 
 
 def test_cycle_stamps_name_every_task(build):

@@ -132,6 +132,11 @@ class Script:
     def overruns(self, n: int) -> None:
         self.op("O", int(n).to_bytes(4, "little"))
 
+    def board_fault(self, what: int, arg: int) -> None:
+        """A failing board layer from here on (app_driver's 'W': 0 store_write torn after arg
+        more bytes, 1 store_commit failing when arg != 0, 2 store_read failing when arg != 0)."""
+        self.op("W", bytes([what]) + int(arg).to_bytes(4, "little"))
+
 
 @dataclass
 class Run:
@@ -159,11 +164,13 @@ class Run:
         return [P.parse_message(f) for f in self.frames if f.type == P.MsgType.HELLO]
 
 
-def run(built: Built, script: Script, storage: Path) -> Run:
-    r = subprocess.run([str(built.exe), str(storage)], input=b"".join(script.parts),
+def run(built: Built, script: Script, storage: Path, board: tuple[str, ...] = (),
+        returncode: int = 0) -> Run:
+    """app_driver on the script; ``board`` its options that take board hooks away."""
+    r = subprocess.run([str(built.exe), *board, str(storage)], input=b"".join(script.parts),
                        capture_output=True, timeout=120)
     log = r.stderr.decode(errors="replace").splitlines()
-    assert r.returncode == 0, "\n".join(log[-30:])
+    assert r.returncode == returncode, "\n".join(log[-30:])
     frames = P.Deframer().feed(r.stdout)
     bad = [f for f in frames if not isinstance(f, P.Frame)]
     assert not bad, bad
@@ -450,6 +457,125 @@ class TestStorage:
         hello, info, value = self.boot_and_get(builds["resonator"], storage)
         assert info.params_status == P.ParamsStatus.OTHER_DESIGN
         assert value == params.by_name("hold_ms").default
+
+
+class TestFailingBoard:
+    """The board layer failing under the application: storage that tears a write, fails a
+    commit or a read, or is missing; no reboot hook; a board or design that init refuses."""
+
+    CHANGED = {"gain": (1500, 3000), "release_ms": (300, 400), "hold_ms": (123, 200)}
+
+    @staticmethod
+    def values(built: Built, storage: Path) -> tuple[P.Hello, dict[str, int]]:
+        s = Script()
+        seqs = {p.name: s.cmd(P.Get(p.id)) for p in params.PARAMS}
+        res = run(built, s, storage)
+        return res.hellos()[0], {k: res.one(q, P.Value).value for k, q in seqs.items()}
+
+    @staticmethod
+    def save(built: Built, storage: Path, values: dict[str, int], tear_after: int | None = None
+             ) -> P.Frame:
+        s = Script()
+        for name, v in values.items():
+            s.cmd(P.Set(params.by_name(name).id, v))
+        if tear_after is not None:
+            s.board_fault(0, tear_after)
+        seq = s.cmd(P.Save())
+        (frame,) = run(built, s, storage).of(seq)
+        return frame
+
+    def test_a_torn_save_keeps_the_old_values_or_restores_defaults_never_a_mix(
+            self, classic, tmp_path):
+        old = {k: v[0] for k, v in self.CHANGED.items()}
+        new = {k: v[1] for k, v in self.CHANGED.items()}
+        first = tmp_path / "first"
+        P.expect(self.save(classic, first, old), P.Ack)
+        _, saved = self.values(classic, first)
+        defaults = classic.design.quantized.params()
+        assert saved != defaults
+        size = 10 + 5 * len(params.PARAMS) + 2  # ORGAN_STORE_IMAGE_SIZE
+        seen = set()
+        for k in range(size + 1):
+            storage = tmp_path / f"torn{k}"
+            storage.write_bytes(first.read_bytes())
+            reply = self.save(classic, storage, new, tear_after=k)
+            hello, got = self.values(classic, storage)
+            if k == size:
+                P.expect(reply, P.Ack)
+                assert hello.params_status == P.ParamsStatus.LOADED
+                assert got == {**saved, **new}
+                continue
+            with pytest.raises(P.DeviceError) as e:
+                P.expect(reply, P.Ack)
+            assert e.value.code == P.ErrorCode.STORE_FAILED
+            if storage.read_bytes() == first.read_bytes():
+                want = (P.ParamsStatus.LOADED, saved)  # nothing changed had been written yet
+            else:
+                want = (P.ParamsStatus.CORRUPT, defaults)
+            assert (hello.params_status, got) == want, k
+            seen.add(want[0])
+        assert seen == {P.ParamsStatus.LOADED, P.ParamsStatus.CORRUPT}
+
+    def test_a_failed_commit_is_a_failed_save(self, classic, tmp_path):
+        s = Script()
+        s.board_fault(1, 1)
+        failed = s.cmd(P.Save())
+        s.board_fault(1, 0)
+        done = s.cmd(P.Save())
+        res = run(classic, s, tmp_path / "nvs")
+        with pytest.raises(P.DeviceError) as e:
+            res.one(failed, P.Ack)
+        assert e.value.code == P.ErrorCode.STORE_FAILED
+        assert res.one(done, P.Ack).command == P.MsgType.SAVE
+
+    def test_a_storage_read_error_at_boot_gives_defaults_and_says_so(self, classic, tmp_path):
+        storage = tmp_path / "eeprom"
+        P.expect(self.save(classic, storage, {"hold_ms": 123}), P.Ack)
+        s = Script()
+        s.board_fault(2, 1)
+        s.cmd(P.Reset(P.ResetKind.REBOOT))
+        info = s.cmd(P.InfoRequest())
+        get = s.cmd(P.Get(params.by_name("hold_ms").id))
+        res = run(classic, s, storage)
+        assert [h.params_status for h in res.hellos()] == [P.ParamsStatus.LOADED,
+                                                           P.ParamsStatus.CORRUPT]
+        assert P.expect(res.of(info)[0], P.Info, info).params_status == P.ParamsStatus.CORRUPT
+        assert res.one(get, P.Value).value == params.by_name("hold_ms").default
+
+    def test_no_storage_is_said_and_save_refused(self, classic, tmp_path):
+        s = Script()
+        pid = params.by_name("hold_ms").id
+        s.cmd(P.Set(pid, 55))
+        save = s.cmd(P.Save())
+        get = s.cmd(P.Get(pid))
+        res = run(classic, s, tmp_path / "none", board=("--no-storage",))
+        assert res.hellos()[0].params_status == P.ParamsStatus.UNAVAILABLE
+        with pytest.raises(P.DeviceError) as e:
+            res.one(save, P.Ack)
+        assert e.value.code == P.ErrorCode.STORE_FAILED
+        assert res.one(get, P.Value).value == 55  # RAM parameters still work
+
+    def test_no_reboot_hook_answers_unsupported_and_keeps_running(self, classic, tmp_path):
+        s = Script()
+        reboot = s.cmd(P.Reset(P.ResetKind.REBOOT))
+        info = s.cmd(P.InfoRequest())
+        res = run(classic, s, tmp_path / "eeprom", board=("--no-reboot",))
+        with pytest.raises(P.DeviceError) as e:
+            res.one(reboot, P.Ack)
+        assert e.value.code == P.ErrorCode.UNSUPPORTED
+        assert len(res.hellos()) == 1
+        P.expect(res.of(info)[0], P.Info, info)
+
+    @pytest.mark.parametrize("option, rc, dsp", [("--bad-design", 2, -3), ("--no-critical", 1, 0)])
+    def test_a_refused_init_sends_nothing(self, classic, tmp_path, option, rc, dsp):
+        """ORGAN_APP_E_DESIGN (organ_init refused the tables: ORGAN_ERR_DESIGN) and
+        ORGAN_APP_E_BOARD (a required hook missing): the firmware then stays silent, which the
+        host reports as a board that never said HELLO."""
+        s = Script()
+        s.cmd(P.InfoRequest())
+        res = run(classic, s, tmp_path / "eeprom", board=(option,), returncode=4)
+        assert res.frames == []
+        assert f"organ_app_init failed: {rc} (dsp {dsp}," in "\n".join(res.log)
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 /*
  * organ_app on a simulated board, for tests/test_organ_app.py.
  *
- *   app_driver STORAGE_FILE             run a script from stdin (below)
+ *   app_driver [BOARD ...] STORAGE_FILE  run a script from stdin (below)
  *   app_driver --ref [ID=VALUE ...]     reference: int16 LE samples on stdin through the DSP core
  *                                       directly (fresh state, design defaults, then the SETs);
  *                                       band records (the wire layout) on stdout
@@ -17,6 +17,14 @@
  *        outside a critical section, as an ADC interrupt firing in the middle of a reply would.
  *        Each injection is logged on stderr as "inject live X" or "inject paused X".
  *   'O'  u32 n: organ_app_overrun n times
+ *   'W'  u8 what, u32 arg: a failing board layer, from now on (what: 0 store_write fails once
+ *        arg more bytes are written, the bytes before the limit landing: a torn write, arg
+ *        0xFFFFFFFF never; 1 store_commit installed, failing when arg is nonzero; 2 store_read
+ *        fails when arg is nonzero, seen at the next boot)
+ * BOARD options take hooks away, as a board layer without them would: --no-storage,
+ * --no-reboot, --no-critical (organ_app_init must refuse it), and --bad-design (the tables with
+ * n_bands = 0: organ_init must refuse them). A refused init is logged on stderr as
+ * "organ_app_init failed: RC (dsp D, link L)" with exit status 4 and nothing sent.
  * A reboot request re-initialises the app with the same storage (HELLO follows). The storage
  * image is written back to STORAGE_FILE at the end. Everything the device sends goes to stdout.
  * Board-contract violations (nested or unbalanced critical sections) abort.
@@ -39,6 +47,10 @@ typedef struct {
     int reboot;
     const uint8_t *inject;
     size_t inject_left;
+    uint32_t write_budget; /* bytes store_write may still write (UINT32_MAX: no limit) */
+    uint8_t commit_fails;
+    uint8_t read_fails;
+    organ_design_t bad_design;
 } sim_t;
 
 static sim_t sim;
@@ -67,7 +79,7 @@ static void serial_write(void *ctx, const uint8_t *data, uint8_t n)
 static uint8_t store_read(void *ctx, uint16_t addr, uint8_t *buf, uint8_t n)
 {
     sim_t *s = ctx;
-    if ((uint32_t)addr + n > STORAGE_SIZE) {
+    if ((uint32_t)addr + n > STORAGE_SIZE || s->read_fails) {
         return 1;
     }
     memcpy(buf, s->storage + addr, n);
@@ -77,11 +89,22 @@ static uint8_t store_read(void *ctx, uint16_t addr, uint8_t *buf, uint8_t n)
 static uint8_t store_write(void *ctx, uint16_t addr, const uint8_t *buf, uint8_t n)
 {
     sim_t *s = ctx;
+    uint32_t land = n;
     if ((uint32_t)addr + n > STORAGE_SIZE) {
         return 1;
     }
-    memcpy(s->storage + addr, buf, n);
-    return 0;
+    if (s->write_budget != UINT32_MAX) {
+        /* power lost mid-write: what fits the budget lands, the rest never does */
+        land = n < s->write_budget ? n : s->write_budget;
+        s->write_budget -= land;
+    }
+    memcpy(s->storage + addr, buf, land);
+    return land == n ? 0 : 1;
+}
+
+static uint8_t store_commit(void *ctx)
+{
+    return ((sim_t *)ctx)->commit_fails;
 }
 
 static void reboot(void *ctx)
@@ -113,6 +136,7 @@ static void boot(sim_t *s)
     if (rc != ORGAN_APP_OK) {
         fprintf(stderr, "app_driver: organ_app_init failed: %d (dsp %d, link %u)\n", rc,
                 s->app.dsp_error, s->app.link_error);
+        fflush(stdout);
         exit(4);
     }
     organ_app_hello(&s->app);
@@ -162,16 +186,34 @@ int main(int argc, char **argv)
     static uint8_t data[65536];
     static uint8_t inject_buf[65536];
     sim_t *s = &sim;
+    const char *storage_file;
+    int no_storage = 0, no_reboot = 0, no_critical = 0, bad_design = 0;
     FILE *f;
     if (argc >= 2 && strcmp(argv[1], "--ref") == 0) {
         return reference(argc, argv);
     }
+    for (; argc > 2 && strncmp(argv[1], "--", 2) == 0; --argc, ++argv) {
+        if (strcmp(argv[1], "--no-storage") == 0) {
+            no_storage = 1;
+        } else if (strcmp(argv[1], "--no-reboot") == 0) {
+            no_reboot = 1;
+        } else if (strcmp(argv[1], "--no-critical") == 0) {
+            no_critical = 1;
+        } else if (strcmp(argv[1], "--bad-design") == 0) {
+            bad_design = 1;
+        } else {
+            break;
+        }
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: app_driver STORAGE_FILE | app_driver --ref [ID=VALUE ...]\n");
+        fprintf(stderr, "usage: app_driver [--no-storage] [--no-reboot] [--no-critical] "
+                        "[--bad-design] STORAGE_FILE | app_driver --ref [ID=VALUE ...]\n");
         return 2;
     }
+    storage_file = argv[1];
+    s->write_budget = UINT32_MAX;
     memset(s->storage, 0xFF, sizeof s->storage);
-    f = fopen(argv[1], "rb");
+    f = fopen(storage_file, "rb");
     if (f) {
         size_t got = fread(s->storage, 1, sizeof s->storage, f);
         (void)got;
@@ -179,17 +221,28 @@ int main(int argc, char **argv)
     }
     s->board.ctx = s;
     s->board.serial_write = serial_write;
-    s->board.store_read = store_read;
-    s->board.store_write = store_write;
-    s->board.store_size = STORAGE_SIZE;
-    s->board.reboot = reboot;
-    s->board.critical_enter = critical_enter;
-    s->board.critical_exit = critical_exit;
+    if (!no_storage) {
+        s->board.store_read = store_read;
+        s->board.store_write = store_write;
+        s->board.store_size = STORAGE_SIZE;
+    }
+    if (!no_reboot) {
+        s->board.reboot = reboot;
+    }
+    if (!no_critical) {
+        s->board.critical_enter = critical_enter;
+        s->board.critical_exit = critical_exit;
+    }
     {
         static const uint8_t fw[3] = ORGAN_FW_VERSION;
         memcpy(s->id.fw_version, fw, sizeof fw);
     }
     s->id.design = &organ_design;
+    if (bad_design) {
+        s->bad_design = organ_design;
+        s->bad_design.n_bands = 0;
+        s->id.design = &s->bad_design;
+    }
     s->id.board_name = organ_board_name;
     s->id.design_hash = organ_design_hash;
     s->id.fs_millihz = ORGAN_FS_MILLIHZ;
@@ -245,6 +298,25 @@ int main(int argc, char **argv)
             }
             break;
         }
+        case 'W': {
+            uint32_t arg;
+            if (len != 5) {
+                die("W wants 5 bytes");
+            }
+            arg = (uint32_t)data[1] | ((uint32_t)data[2] << 8) | ((uint32_t)data[3] << 16) |
+                  ((uint32_t)data[4] << 24);
+            if (data[0] == 0) {
+                s->write_budget = arg;
+            } else if (data[0] == 1) {
+                s->board.store_commit = store_commit;
+                s->commit_fails = arg != 0;
+            } else if (data[0] == 2) {
+                s->read_fails = arg != 0;
+            } else {
+                die("unknown W");
+            }
+            break;
+        }
         default:
             die("unknown op");
         }
@@ -252,7 +324,7 @@ int main(int argc, char **argv)
             die("critical section left open");
         }
     }
-    f = fopen(argv[1], "wb");
+    f = fopen(storage_file, "wb");
     if (!f || fwrite(s->storage, 1, sizeof s->storage, f) != sizeof s->storage) {
         die("cannot write storage");
     }
