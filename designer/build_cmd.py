@@ -222,6 +222,7 @@ def run_upload(args: Any) -> int:
         where = f"on {args.port}" if args.port else "on any serial port"
         raise DesignerError(f"upload failed: no board answered {where}; connect the board "
                             "(and give --port if there are several)")
+    # exit 2, not 1: 1 means a board that failed verification (DESIGN.md's exit codes)
     print(f"error: upload failed (pio exited with {code}); see its output above",
           file=sys.stderr)
-    return 1
+    return 2

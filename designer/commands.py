@@ -11,9 +11,9 @@ from typing import Any
 from rich.console import Console
 
 from .errors import DesignerError
+from .resources import EXAMPLES
 
-ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_CONFIG = ROOT / "examples" / "classic.toml"
+BUNDLED_CONFIG = EXAMPLES / "classic.toml"
 
 
 def stderr_console() -> Console:

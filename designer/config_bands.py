@@ -224,8 +224,8 @@ def _read_band(
         elif filt == "rc" and hi / lo < RC_MIN_RATIO:
             t.error(
                 "high_hz",
-                f"an RC band-pass needs high_hz/low_hz >= {RC_MIN_RATIO:.3f} to "
-                f"reach −3 dB; {hi:g}/{lo:g} = {hi / lo:.3f} never lights its LED "
+                f"an RC band-pass needs high_hz/low_hz >= 1+√2 = {RC_MIN_RATIO:.5f} to "
+                f"reach −3 dB; {hi:g}/{lo:g} = {hi / lo:.5f} never lights its LED "
                 '(use filter = "butterworth")',
             )
             ok = False

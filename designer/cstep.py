@@ -144,7 +144,10 @@ def _biquad(st: _Step, sec: QSection, x: list[str], y: list[str]) -> None:
         lines += [f"int16_t q1 = organ_ld16({base}, {disp + 8});",
                   f"int16_t q2 = organ_ld16({base}, {disp + 10});",
                   f"organ_st16({base}, {disp + 8}, {x[-1]});",
-                  f"organ_st16({base}, {disp + 10}, {seq[st.n]});"]
+                  f"organ_st16({base}, {disp + 10}, {seq[st.n]});",
+                  # a numerator without an x1 or x2 term (a first-order section of an odd
+                  # order, 1 - z^-2) leaves one unread: no unused-variable warning
+                  "(void)q1;", "(void)q2;"]
     for k in range(st.n):
         terms = _numerator_c(sec, [seq[k + 2], seq[k + 1], seq[k]])
         if len(terms) == 1:

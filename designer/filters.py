@@ -250,9 +250,23 @@ def _learn(
         fits[b.name] = fit
         sos = np.asarray(fit.sos, dtype=float)
         edges = biquad.edges_hz(sos, fs)
+        _check_iir_edges(b.name, b.type, edges)
         out[b.name] = BandFilter(b.name, b.type, "iir", tuple(edges), edges, sos,
                                  training=_summary(fit, None))
     return out
+
+
+def _check_iir_edges(name: str, kind: str, edges: tuple[float, ...]) -> None:
+    """A trained iir band's cutoffs are its −3 dB edges, so it must have as many as its type
+    says (DESIGN.md: ``[f]`` for a low/high-pass, ``[low, high]`` for a band-pass)."""
+    want = 2 if kind == "bandpass" else 1
+    if edges and len(edges) != want:
+        where = ", ".join(f"{f:.1f}" for f in edges)
+        raise DesignerError(
+            f"bands.{name}: the filter trained from the data crosses −3 dB at {where} Hz, but a "
+            f"{kind} crosses it {'twice' if want == 2 else 'once'}; the data do not describe a "
+            f"{kind} (check bands.{name}.type, or the data's level: the −3 dB rule is absolute)"
+        )
 
 
 def _with_training(band: BandFilter, summary: dict[str, Any]) -> BandFilter:

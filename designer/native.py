@@ -24,8 +24,9 @@ from designer import params as params_mod
 from designer.ctables import design_macros, design_tables_c
 from designer.errors import DesignerError
 from designer.qdesign import Outputs, QuantizedDesign
+from designer.resources import LIB
 
-CORE_DIR = Path(__file__).resolve().parent.parent / "firmware_templates" / "lib" / "organ_dsp"
+CORE_DIR = LIB / "organ_dsp"
 CC = os.environ.get("CC", "gcc")
 BASE_FLAGS = ("-O2", "-std=c99", "-ffp-contract=off", "-fPIC", "-shared")
 

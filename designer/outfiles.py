@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,13 +166,15 @@ def write_plan(plan: FilePlan, out: Path, force: bool = False) -> WriteResult:
 
 
 def atomic_write(path: Path, content: str | bytes) -> None:
-    """Write via a temporary file in the same directory and rename over the target."""
+    """Write via a temporary file in the same directory and rename over the target. The file
+    keeps the mode it had, or gets the one a plain open() would give (mkstemp's is 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     data = content if isinstance(content, bytes) else content.encode("utf-8")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            os.fchmod(f.fileno(), _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -179,3 +182,13 @@ def atomic_write(path: Path, content: str | bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits of the file at path, else 0o666 less the process's umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

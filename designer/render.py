@@ -18,7 +18,6 @@ banners is reduced to printable ASCII, so no config string can end a comment or 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -28,8 +27,8 @@ from .boards import BoardProfile
 from .check import AVR_SERIAL_TX
 from .design import GENERATOR, Design
 from .outfiles import FilePlan, with_banner
+from .resources import TEMPLATES
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "firmware_templates"
 LIB_DIRS = ("organ_dsp", "organ_link", "organ_app")
 LIB_SUFFIXES = (".c", ".h")
 # ESP32 GPIO -> ADC1 channel (ESP32 technical reference, "RTC IO MUX")

@@ -46,12 +46,18 @@ def _connector(port: str, baud: int, reset: str) -> Callable[[], Board]:
 def run_verify(args) -> int:
     """``designer verify (--port PORT | --sim ENGINE) [DESIGN] [--json]``."""
     from designer.design import load_design
+    from designer.errors import DesignerError
 
     from .verify import BoardMismatchError, verify
     from .verify_report import print_report
 
     log = _stderr()
-    design = load_design(args.design)
+    try:
+        design = load_design(args.design)
+    except DesignerError as e:
+        if args.json:  # the CLI prints the message; stdout still gets its one document
+            _print_json(_failure_doc(None, str(e), EXIT_CANNOT_TALK))
+        raise
     with ExitStack() as stack:
         if getattr(args, "sim", None):
             from .simboard import start_simulated_board
@@ -76,10 +82,17 @@ def run_verify(args) -> int:
     return EXIT_OK if report["ok"] else EXIT_FAILED
 
 
+def _failure_doc(design_hash: str | None, message: str, code: int) -> dict[str, Any]:
+    """verify --json when no stage ran: every field DESIGN.md promises, empty, plus why."""
+    return {"ok": False, "design_hash": design_hash,
+            "bit_exact": {"samples": 0, "mismatches": 0}, "bands": [], "led_table": [],
+            "error": message, "exit_code": code}
+
+
 def _fail(args, design_hash: str, message: str, code: int, log: Console) -> int:
     log.print(f"[bold red]error:[/] {message}")
     if getattr(args, "json", False):
-        _print_json({"ok": False, "design_hash": design_hash, "error": message, "exit_code": code})
+        _print_json(_failure_doc(design_hash, message, code))
     return code
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from designer import resources
 from designer.errors import DesignerError
 from designer.render import ENV_FRAC_BITS, Y_FRAC_BITS  # what the firmware's INFO says
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 NATIVE_DIR = HERE / "native_board"
 ROOT = HERE.parent
-LIB = ROOT / "firmware_templates" / "lib"
+LIB = resources.LIB
 LINK_SOURCES = [LIB / "organ_link" / "organ_link.c", LIB / "organ_link" / "organ_store.c"]
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 FLOAT_CFLAGS = ["-DORGAN_FLOAT", "-ffp-contract=off"]

@@ -208,7 +208,7 @@ class TestUpload:
 
     def test_other_failure(self, project, fake_pio, capsys):
         fake_pio("src/main.cpp:1:1: error: something else\n", code=1)
-        assert upload(project) == 1
+        assert upload(project) == 2
         assert "pio exited with 1" in capsys.readouterr().err
 
     def test_missing_project_refused_at_once(self, tmp_path, fake_pio, capsys):

@@ -17,6 +17,19 @@ def band(**kv) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _lowpass_csv(cutoff_hz: float, fs: float = 19230.77) -> str:
+    """|H| of a second-order Butterworth low-pass: data that describe no band-pass."""
+    import numpy as np
+    from scipy import signal
+
+    f = np.geomspace(50, 8000, 25)
+    _, h = signal.sosfreqz(signal.butter(2, cutoff_hz, output="sos", fs=fs), f, fs=fs)
+    rows = (f"{a:.2f},{abs(v):.6f}\n" for a, v in zip(f, h, strict=True))
+    return "frequency_hz,b\n" + "".join(rows)
+
+
+_LOWPASS_800_CSV = _lowpass_csv(800.0)
+
 # (case id, config text, files to create {name: text}, key path the message must name)
 CASES = [
     ("no-board", BAND, {}, "board"),
@@ -120,6 +133,9 @@ CASES = [
      {"d.csv": "# only a comment\n"}, "training.data"),
     ("kind-unknown", UNO + BAND + '[training]\ndata = "d.csv"\nkind = "labels"\n',
      {"d.csv": "frequency_hz,bass\n100,1\n"}, "training.kind"),
+    ("iir-bandpass-data-of-a-lowpass",
+     UNO + band(name='"b"', type='"bandpass"', filter='"iir"', order=2)
+     + '[training]\ndata = "d.csv"\nkind = "magnitude"\n', {"d.csv": _LOWPASS_800_CSV}, "bands.b"),
     ("toml-syntax", UNO + "bands = [[[\n", {}, "not valid TOML"),
     ("dsp-out-of-range", UNO + "[dsp]\nrelease_ms = 100000\n" + BAND, {}, "dsp.release_ms"),
     ("dsp-unknown", UNO + "[dsp]\nrelase_ms = 10\n" + BAND, {}, "dsp.relase_ms"),

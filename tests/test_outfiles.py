@@ -57,6 +57,19 @@ class TestWritePlan:
         assert result.written == () and result.unchanged == ("a.txt",)
         assert (tmp_path / "a.txt").stat().st_mtime == 1
 
+    def test_modes_as_a_plain_write_gives_and_kept_on_rewrite(self, tmp_path):
+        old = os.umask(0o027)
+        try:
+            write_plan(plan(a_DOT_txt="A\n", src__b_DOT_c="B\n"), tmp_path)
+            assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+            assert (tmp_path / MANIFEST).stat().st_mode & 0o777 == 0o640
+            (tmp_path / "src" / "b.c").chmod(0o604)
+            write_plan(plan(a_DOT_txt="A\n", src__b_DOT_c="C\n"), tmp_path, force=True)
+            assert (tmp_path / "src" / "b.c").read_text() == "C\n"
+            assert (tmp_path / "src" / "b.c").stat().st_mode & 0o777 == 0o604
+        finally:
+            os.umask(old)
+
     def test_other_files_left_alone(self, tmp_path):
         (tmp_path / ".pio").mkdir()
         (tmp_path / ".pio" / "x").write_text("build")

@@ -52,6 +52,25 @@ class TestBuild:
         assert "{" + ", ".join(map(str, digest)) + "}" in text
         assert '"uno"' in text and "organ_design" in text and '"treble"' in text
 
+    @pytest.mark.parametrize("board, band", [
+        ("esp32c3", 'type = "lowpass"\nfilter = "butterworth"\norder = 3\ncutoff_hz = 1000'),
+        ("uno", 'type = "highpass"\nfilter = "butterworth"\norder = 1\ncutoff_hz = 3000'),
+        ("uno", 'type = "lowpass"\nfilter = "butterworth"\norder = 5\ncutoff_hz = 500'),
+        ("esp32c3", 'type = "bandpass"\nfilter = "butterworth"\nlow_hz = 500\nhigh_hz = 2000'),
+        ("uno", 'type = "bandpass"\nfilter = "butterworth"\norder = 6\nlow_hz = 500\n'
+                'high_hz = 2000'),
+    ])
+    def test_every_section_shape_compiles_clean(self, tmp_path, board, band):
+        """The generated step under -Wall -Wextra -Werror: odd orders (a first-order BQ, no x2
+        term), band-pass numerators 1 - z^-2 (no x1 term), one- and two-sample steps."""
+        from designer.config import load_config
+        from designer.design import make_design
+        from host.simboard import build_for_design
+
+        cfg = tmp_path / "organ.toml"
+        cfg.write_text(f'board = "{board}"\n[[bands]]\nname = "b"\n{band}\n')
+        assert build_for_design(make_design(load_config(cfg))).is_file()
+
 
 class TestServing:
     def test_hello_at_start_and_identity(self):

@@ -15,6 +15,7 @@ from conftest import require_tool
 from host_helpers import EXAMPLES as EXAMPLE_DIR
 from host_helpers import built, design, fast_timeouts, start_design_board
 
+from designer.errors import DesignerError
 from host.board import Board
 from host.cli_commands import run_verify
 from host.simboard import run_native
@@ -77,6 +78,9 @@ def test_a_board_running_another_design_is_refused(capsys):
     want = (f"the board runs design {design('classic').hash[:12]}, "
             f"expected {design('resonator').hash[:12]}")
     assert want in doc["error"]
+    # DESIGN.md's fields are there even when no stage ran
+    assert doc["bit_exact"] == {"samples": 0, "mismatches": 0}
+    assert doc["bands"] == [] and doc["led_table"] == []
 
 
 def test_a_board_that_computes_something_else_fails(capsys):
@@ -114,6 +118,17 @@ def test_no_board_at_the_port_is_exit_2(capsys, tmp_path):
     code, doc = verify_json(capsys, design=str(design_path("classic")),
                             port=str(tmp_path / "ttyNothing"))
     assert code == 2 and doc["ok"] is False and "cannot open port" in doc["error"]
+    assert doc["bit_exact"]["mismatches"] == 0 and doc["bands"] == []
+
+
+def test_a_bad_design_file_still_gives_one_json_document(capsys, tmp_path):
+    bad = tmp_path / "design.json"
+    bad.write_text("{not json")
+    with pytest.raises(DesignerError):
+        verify_json(capsys, design=str(bad), sim="native")
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ok"] is False and doc["design_hash"] is None and doc["exit_code"] == 2
+    assert doc["bit_exact"] == {"samples": 0, "mismatches": 0}
 
 
 def test_led_settle_follows_the_parameters():
