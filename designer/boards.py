@@ -50,6 +50,15 @@ class BoardProfile:
             return float(min(max(round(requested_hz), lo), hi))
         return min(self.exact_rates_hz, key=lambda r: abs(r - requested_hz))
 
+    def makes_rate(self, requested_hz: float, tolerance: float) -> bool:
+        """Whether this board makes ``requested_hz``: exactly a whole number of Hz in range on
+        I2S (a fractional rate is not made, however close), or within the relative
+        ``tolerance`` of a divider rate (19230.77 stands for 16 MHz / 64 / 13)."""
+        nearest = self.nearest_rate(requested_hz)
+        if self.rate_range_hz is not None:
+            return requested_hz == nearest
+        return abs(requested_hz - nearest) <= tolerance * nearest
+
     def rates_text(self) -> str:
         """Human-readable list of the rates this board makes."""
         if self.rate_range_hz is not None:

@@ -2,8 +2,10 @@
 
 build: config -> learn + quantize (``design.make_design``) -> check (``check.check_design``) ->
 render (``render.render_project``) -> write (``outfiles.write_plan``: atomic, change-only, refuses
-hand-edited files without --force). Every refusal (bad config, QuantizationError, BudgetError,
-HandEditError) happens before anything is written, and exits with 2 through the CLI.
+hand-edited files without --force). Every refusal (an --out that cannot be a directory, bad
+config, QuantizationError, BudgetError, HandEditError) happens before anything is written, and
+exits with 2 through the CLI. ``outfiles.check_out_dir`` / ``check_out_file`` serve the other
+commands that write (plot --out, simulate --plot, monitor --png) the same way.
 
 upload: ``pio run -d DIR -e ENV -t upload [--upload-port PORT]`` with its output streamed. The two
 failures a user meets first get one clear line and exit 2: PlatformIO cannot reach its registry
@@ -25,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import DesignerError
+from .units import ARITHMETIC_NAMES
 
 #: pio output that means the registry (or the internet) is out of reach
 OFFLINE_PATTERNS = (
@@ -66,10 +69,12 @@ def run_build(args: Any) -> int:
     from .check import check_design
     from .commands import Progress, default_config_path, load_config_checked, print_json
     from .design import make_design
-    from .outfiles import write_plan
+    from .outfiles import check_out_dir, write_plan
     from .render import pio_env, render_project
     from .report import add_report
 
+    out = Path(args.out)
+    check_out_dir(out)  # before minutes of learning, and so that a refused build writes nothing
     console = Console(stderr=True, highlight=False) if args.json else _stdout_console()
     log = Console(stderr=True, highlight=False)
     cfg = load_config_checked(default_config_path(args.config), log)
@@ -84,15 +89,19 @@ def run_build(args: Any) -> int:
         add_report(design, plan)
     finally:
         progress.close()
-    out = Path(args.out)
-    result = write_plan(plan, out, force=args.force)
+    try:
+        result = write_plan(plan, out, force=args.force)
+    except OSError as e:  # what the check above cannot foresee (a full disk, a race)
+        raise DesignerError(f"--out {out}: cannot write {e.filename or 'the project'} "
+                            f"({str(e.strerror or e).lower()})") from None
     env = pio_env(design.board)
     doc = design.summary()
     doc.update(
         budget=budget.to_dict(),
         out_dir=str(out),
         pio_env=env,
-        files={"written": list(result.written), "unchanged": list(result.unchanged)},
+        files={"written": list(result.written), "unchanged": list(result.unchanged),
+               "removed": list(result.removed)},
         next_command=_next_command(out, env),
     )
     if args.json:
@@ -111,13 +120,18 @@ def _stdout_console() -> Console:
 def _print_summary(console: Console, design, budget, result, out: Path, env: str) -> None:
     board = design.board
     t = Table(title=f"{design.config_name} on {board.name}, fs = {design.sample_rate_hz:.2f} Hz "
-                    f"({design.quantized.arithmetic} point)")
-    for col in ("band", "type", "filter", "cutoffs Hz", "-3 dB edges Hz", "LED pin",
-                "quantized error dB"):
+                    f"({ARITHMETIC_NAMES[design.quantized.arithmetic]})")
+    # quantized: the quantized coefficients' response against the float design; arithmetic:
+    # the band measured as verify will measure the board (fixed point, designer/check_response.py)
+    measured = budget.response_error_db
+    cols = ["band", "type", "filter", "cutoffs Hz", "-3 dB edges Hz", "LED pin",
+            "quantized error dB"] + (["arithmetic error dB"] if measured else [])
+    for col in cols:
         t.add_column(col)
     report = design.quantized.report.get("bands", [])
     for i, (f, w) in enumerate(zip(design.filters.bands, design.wiring, strict=True)):
         err = report[i].get("max_error_db") if i < len(report) else None
+        extra = [f"{measured[f.name]:.3f}" if f.name in measured else "-"] if measured else []
         t.add_row(
             f.name,
             f.type,
@@ -126,11 +140,13 @@ def _print_summary(console: Console, design, budget, result, out: Path, env: str
             ", ".join(f"{e:.1f}" for e in f.edges_hz),
             board.pin_name(w.led_pin),
             f"{err:.3f}" if isinstance(err, int | float) else "-",
+            *extra,
         )
     console.print(t)
     console.print(
-        f"CPU: about {budget.cycles_per_sample:.0f} of {budget.cycles_available:.0f} cycles per "
-        f"sample ({budget.cpu_load:.0%}, budget {budget.cycles_budget:.0f}); "
+        f"CPU: about {budget.cycles_per_sample:.0f} cycles per sample, {budget.cpu_load:.0%} of "
+        f"the {budget.cycles_available:.0f}-cycle sample period (the budget is "
+        f"{budget.cycles_budget:.0f}); "
         f"static RAM: about {budget.ram_bytes} of {budget.ram_budget_bytes} bytes"
     )
     if budget.cycles_measured is not None:
@@ -145,6 +161,7 @@ def _print_summary(console: Console, design, budget, result, out: Path, env: str
     console.print(f"design sha256 {design.hash}")
     console.print(
         f"{out}: {len(result.written)} file(s) written, {len(result.unchanged)} unchanged"
+        + (f", {len(result.removed)} no longer generated removed" if result.removed else "")
     )
     console.print(f"next: {_next_command(out, env)}")
 

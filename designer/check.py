@@ -2,7 +2,8 @@
 
 Runs after quantization (the quantizer already proved stability and the absence of overflow) and
 before rendering, so a refused design writes nothing. Every problem is reported at once in one
-:class:`~designer.errors.BudgetError` that names the numbers.
+:class:`~designer.errors.BudgetError` that names the numbers (a
+:class:`~designer.errors.QuantizationError` when the response is all that is wrong).
 
 CPU: cycles per sample from a per-board cost model: the interrupt or audio-task overhead, the
 per-sample part of the DSP core (DC blocker, input window sum, the control tick), per band and
@@ -12,6 +13,13 @@ and the figures measured in simavr (``benchmarks/avr_dsp_cycles.py``: the genera
 control tasks, and this firmware's pair interrupt; docs/dsp.md), which ``build`` reports next
 to it; since the core meets its targets they are the same. ESP32 figures are conservative
 estimates (no ESP32 toolchain here).
+
+Response (fixed point): the quantizer scores the quantized *coefficients*; this scores the
+*arithmetic*, whose rounding of a biquad's damping term ``beta hi(D)`` its poles amplify up to
+``beta / gamma`` times (docs/dsp.md, section 4). Every band runs bit-exactly on the tones of
+``designer verify``'s response stage, scored as verify scores a board
+(designer/check_response.py); one more than ``MAX_ERROR_DB`` off is refused, so a built design
+passes that stage.
 
 RAM: static RAM (.data + .bss) from the layout of the C structures the firmware allocates
 (``organ_app_t`` with the link, the DSP state and parameters; the design tables, which avr-gcc
@@ -26,9 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .boards import BoardProfile
+from .check_response import response_problems
 from .cstep_avr import structure
 from .design import Design
-from .errors import BudgetError
+from .errors import BudgetError, QuantizationError
 
 #: AVR cycles per sample as measured in simavr (avr-gcc 5.4 -Os, the firmware's flags,
 #: benchmarks/avr_bench.py on the generated firmware, benchmarks/avr_dsp_cycles.py per section)
@@ -115,6 +124,8 @@ class Budget:
     cycles_breakdown: dict[str, float] = field(default_factory=dict)
     ram_breakdown: dict[str, int] = field(default_factory=dict)
     cycles_measured: float | None = None  # AVR: the same design by the measured figures
+    #: fixed point: each band's largest error (dB) on verify's tones, whole record, bit-exact
+    response_error_db: dict[str, float] = field(default_factory=dict)
 
     @property
     def cpu_load(self) -> float:
@@ -138,6 +149,7 @@ class Budget:
                                 else round(self.cycles_measured, 1)),
             "cpu_load_measured": (None if self.cycles_measured is None
                                   else round(self.cycles_measured / self.cycles_available, 4)),
+            "response_error_db": {k: round(v, 4) for k, v in self.response_error_db.items()},
         }
 
 
@@ -254,9 +266,11 @@ def _input_problems(design: Design) -> list[str]:
 
 def check_design(design: Design) -> Budget:
     """The design's budget on its board; BudgetError listing every problem when it does not fit
-    (or uses pins the firmware cannot drive)."""
+    (or uses pins the firmware cannot drive), QuantizationError when only its fixed-point
+    response is more than MAX_ERROR_DB off (``response_problems``)."""
     board: BoardProfile = design.board
     cycles, cparts = estimate_cycles(design)
+    response, off = response_problems(design)
     ram, rparts = estimate_ram(design)
     available = board.cycles_per_sample(design.sample_rate_hz)
     budget = Budget(
@@ -271,6 +285,7 @@ def check_design(design: Design) -> Budget:
         ram_breakdown=rparts,
         cycles_measured=estimate_cycles(design, measured=True)[0]
         if board.family == "avr" else None,
+        response_error_db=response,
     )
     problems = _pin_problems(design) + _input_problems(design)
     if cycles > budget.cycles_budget:
@@ -290,11 +305,15 @@ def check_design(design: Design) -> Budget:
             f"the stack); {top}. Use fewer bands or sections, or a shorter LED strip"
         )
     if problems:
+        problems += off  # every problem at once; the budget's first
         raise BudgetError(
             f"the design does not fit the {board.name}: " + "; ".join(problems)
             if len(problems) == 1
             else f"the design does not fit the {board.name}:\n"
             + "\n".join(f"  - {p}" for p in problems)
         )
+    if off:
+        raise QuantizationError(off[0] if len(off) == 1 else f"{len(off)} bands are off:\n"
+                                + "\n".join(f"  - {p}" for p in off))
     return budget
 

@@ -12,9 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import params
 from .boards import BOARDS, BoardProfile
-from .config_bands import BandConfig, read_bands
-from .config_reader import Problems, TableReader, describe, did_you_mean
+from .config_bands import BandConfig, declared_names, read_bands
+from .config_reader import (
+    Problems,
+    TableReader,
+    describe,
+    did_you_mean,
+    fmt_hz,
+    type_name,
+)
 from .config_training import TrainingConfig, read_training
 from .errors import ConfigError
 
@@ -118,19 +126,22 @@ def parse_config(raw: dict[str, Any], base_dir: Path, source: Path | None = None
     analog = _read_analog(TableReader(top.table_of("analog"), "analog", problems))
     leds = _read_leds(TableReader(top.table_of("leds"), "leds", problems), board)
     input_cfg = _read_input(TableReader(top.table_of("input"), "input", problems), board)
-    training = None
+    training, trained = None, set()
     if "training" in raw:
-        training = read_training(
+        training, trained = read_training(
             TableReader(top.table_of("training"), "training", problems), base_dir, raw
         )
     # With a bad sample rate, check frequencies against the board's default rate rather than not
     # at all, so the user sees those problems in the same run.
     check_fs = fs if fs is not None else (board.default_rate_hz if board else None)
     bands = read_bands(
-        top, board, check_fs, leds.mode if leds else "pwm", input_cfg, training, problems
+        top, board, check_fs, leds.mode if leds else "pwm", input_cfg, trained, problems
     )
     if training is not None:
-        training = training.check_against_bands(bands, problems)
+        training = training.check_against_bands(bands, declared_names(raw.get("bands")), problems)
+        rate_problem = training.sample_rate_problem(fs, board, RATE_TOLERANCE) if fs else None
+        if rate_problem:
+            problems.error("training.data", rate_problem)
     dsp = _read_dsp(TableReader(top.table_of("dsp"), "dsp", problems))
     if leds and leds.strip_pin is not None and board is not None:
         _check_strip_pin(leds.strip_pin, board, bands, input_cfg, problems)
@@ -165,11 +176,11 @@ def _read_sample_rate(top: TableReader, board: BoardProfile) -> float | None:
     if requested is None:
         return None if top.has("sample_rate_hz") else board.default_rate_hz
     nearest = board.nearest_rate(requested)
-    if abs(requested - nearest) > RATE_TOLERANCE * nearest:
+    if not board.makes_rate(requested, RATE_TOLERANCE):
         top.error(
             "sample_rate_hz",
             f"{requested:g} Hz is not a rate board {board.name} makes ({board.rates_text()}); "
-            f"nearest: {nearest:.2f} Hz",
+            f"nearest: {fmt_hz(nearest)} Hz",
         )
         return None
     return nearest
@@ -273,38 +284,67 @@ def _read_input(t: TableReader, board: BoardProfile | None) -> InputConfig | Non
     t.finish()
     if len(pins) != 3 or mic is None:
         return None
-    if len(set(pins.values())) != 3:
-        t.error("", f"sck, ws and sd must be three different pins, got {pins}")
+    if not _i2s_pins_distinct(t, board, pins):
         return None
     return InputConfig("i2s", sck=pins["sck"], ws=pins["ws"], sd=pins["sd"], mic=mic)
 
 
+def _i2s_pins_distinct(t: TableReader, board: BoardProfile, pins: dict[str, int]) -> bool:
+    """sck, ws and sd must differ; a clash is reported on a key the user wrote (a default pin
+    is said to be one), so the message points at the line to change."""
+    ok = True
+    keys = list(pins)
+    for i, key in enumerate(keys):
+        for other in keys[:i]:
+            if pins[key] != pins[other]:
+                continue
+            blamed, kept = (other, key) if t.has(other) and not t.has(key) else (key, other)
+            default = "" if t.has(kept) else f" (the {board.name} default)"
+            t.error(
+                blamed,
+                f"GPIO{pins[key]} is also input.{kept}{default}: sck, ws and sd must be "
+                "three different pins",
+            )
+            ok = False
+            break  # one message per key, even when all three clash
+    return ok
+
+
 def _read_dsp(t: TableReader) -> dict[str, float]:
-    """Runtime parameter defaults the user sets, in user units (dB, dBFS, ms, 0/1), checked
-    against the DSP core's bounds (designer.params)."""
+    """Runtime parameter defaults the user sets, in user units (dB, dBFS, ms, 0/1 for on/off
+    switches), checked against the DSP core's bounds (designer.params)."""
     if not t.table:
         return {}
-    from . import params
-    from .errors import DesignerError
-
     names = [p.name for p in params.PARAMS]
     out: dict[str, float] = {}
     for key in list(t.table):
         if key not in names:
             continue
-        value = t.number(key)
-        if value is None:
-            continue
-        try:
-            params.to_wire(key, value)
-        except DesignerError:
-            p = params.by_name(key)
-            lo, hi = params.from_wire(key, p.min), params.from_wire(key, p.max)
-            t.error(key, f"{value:g} {p.unit} is outside {lo:.4g} .. {hi:.4g} {p.unit}")
-            continue
-        out[key] = value
+        value = _read_dsp_value(t, params.by_name(key))
+        if value is not None:
+            out[key] = value
     t.finish(known=names)
     return out
+
+
+def _read_dsp_value(t: TableReader, p: params.Param) -> float | None:
+    """One ``[dsp]`` value in user units; an on/off switch also takes true/false (stored as
+    1.0/0.0, so ``agc = false`` and ``agc = 0`` give the same design)."""
+    raw = t.raw(p.name)
+    if p.encoding == "bool":
+        if isinstance(raw, bool):
+            return 1.0 if raw else 0.0
+        if not isinstance(raw, int | float):
+            t.error(p.name, f"must be true or false, got {type_name(raw)} {describe(raw)}")
+            return None
+    value = t.number(p.name)
+    if value is None:
+        return None
+    problem = params.user_value_problem(p.name, value)
+    if problem:
+        t.error(p.name, problem)
+        return None
+    return value
 
 
 def _check_strip_pin(pin: int, board: BoardProfile, bands, input_cfg, problems: Problems) -> None:

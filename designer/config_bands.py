@@ -8,11 +8,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .boards import BoardProfile
-from .config_reader import Problems, TableReader, describe, type_name
+from .config_reader import Problems, TableReader, describe, fmt_hz, limit_text, type_name
 
 if TYPE_CHECKING:
     from .config import InputConfig
-    from .config_training import TrainingConfig
 
 BAND_TYPES = ("lowpass", "highpass", "bandpass", "resonator")
 FILTERS = ("rc", "butterworth", "iir")
@@ -80,10 +79,15 @@ def read_bands(
     fs: float | None,
     led_mode: str,
     input_cfg: InputConfig | None,
-    training: TrainingConfig | None,
+    trained: set[str] | None,
     problems: Problems,
 ) -> list[BandConfig]:
-    """Validate every ``[[bands]]`` entry, then the cross-band rules (unique names and pins)."""
+    """Validate every ``[[bands]]`` entry, then the cross-band rules (unique names and pins).
+
+    ``trained``: names of the bands the training data has columns for; None when ``[training]``
+    is given but its data could not be read, so any band may be meant to be learned (its
+    frequency keys are then not required: the data's error is the one to fix first).
+    """
     raw = top.raw("bands")
     if raw is None:
         problems.error("bands", "missing: at least one [[bands]] table is required")
@@ -97,7 +101,6 @@ def read_bands(
     if len(raw) > MAX_BANDS:
         problems.error("bands", f"at most {MAX_BANDS} bands, got {len(raw)}")
         return []
-    trained = training.band_columns if training is not None else set()
     bands: list[BandConfig] = []
     used_pins: dict[int, str] = {}
     for i, table in enumerate(raw):
@@ -130,6 +133,16 @@ def read_bands(
     return bands
 
 
+def declared_names(raw_bands: Any) -> list[str] | None:
+    """The names of every ``[[bands]]`` table as written (valid or not), in order; None when
+    ``bands`` is not a usable array of tables (that error is reported by :func:`read_bands`)."""
+    if not isinstance(raw_bands, list) or not raw_bands or len(raw_bands) > MAX_BANDS:
+        return None
+    if not all(isinstance(b, dict) for b in raw_bands):
+        return None
+    return [b["name"] for b in raw_bands if isinstance(b.get("name"), str)]
+
+
 def _read_band(
     t: TableReader,
     index: int,
@@ -137,7 +150,7 @@ def _read_band(
     fs: float | None,
     led_mode: str,
     input_cfg: InputConfig | None,
-    trained: set[str],
+    trained: set[str] | None,
     used_pins: dict[int, str],
 ) -> BandConfig | None:
     ok = True
@@ -149,18 +162,14 @@ def _read_band(
         )
         ok = False
     kind = t.choice("type", BAND_TYPES, required=True)
-    is_trained = name in trained
-    fmax = MAX_FREQ_FRACTION * fs if fs else None
+    # is_trained: the data has a column for this band; may_learn: it has, or the data could
+    # not be read, so the band's frequency keys cannot be required.
+    is_trained = trained is not None and name in trained
+    may_learn = trained is None or is_trained
+    board_name = board.name if board else "?"
 
     def freq_check(v: float) -> str | None:
-        if v <= 0:
-            return f"must be > 0 Hz, got {v:g}"
-        if fmax is not None and v >= fmax:
-            return (
-                f"{v:g} Hz is above 0.45·fs = {fmax:.0f} Hz for board "
-                f"{board.name if board else '?'} at {fs:.0f} Hz"
-            )
-        return None
+        return _freq_problem(v, fs, board_name)
 
     if kind == "resonator":
         filt = None
@@ -174,7 +183,7 @@ def _read_band(
     values: dict[str, float | None] = {}
     for key in FREQ_KEYS:
         if key in allowed:
-            required = not is_trained and not (kind == "resonator" and key == "bandwidth_hz")
+            required = not may_learn and not (kind == "resonator" and key == "bandwidth_hz")
             if filt == "iir" or kind is None:
                 required = False
             check = freq_check if key != "bandwidth_hz" else _positive
@@ -197,7 +206,7 @@ def _read_band(
         if has_bw and has_r:
             t.error("pole_radius", "give exactly one of bandwidth_hz and pole_radius, not both")
             ok = False
-        elif not has_bw and not has_r and not is_trained:
+        elif not has_bw and not has_r and not may_learn:
             t.error("bandwidth_hz", "missing: give bandwidth_hz (the −3 dB width) or pole_radius")
             ok = False
         elif fs and values.get("bandwidth_hz") and values.get("center_hz"):
@@ -229,7 +238,7 @@ def _read_band(
                 '(use filter = "butterworth")',
             )
             ok = False
-    if filt == "iir" and name is not None and not is_trained:
+    if filt == "iir" and name is not None and not may_learn:
         t.error("filter", f'filter = "iir" is trained: [training] data needs a column {name!r}')
         ok = False
     if filt == "butterworth" and is_trained:
@@ -266,6 +275,22 @@ def _read_band(
         center_hz=values.get("center_hz"),
         bandwidth_hz=values.get("bandwidth_hz"),
         pole_radius=radius,
+    )
+
+
+def _freq_problem(v: float, fs: float | None, board_name: str) -> str | None:
+    """Why a band frequency ``v`` (Hz) is refused at sample rate ``fs``, or None."""
+    if v <= 0:
+        return f"must be > 0 Hz, got {v:g}"
+    if fs is None:
+        return None
+    fmax = MAX_FREQ_FRACTION * fs
+    if v < fmax:
+        return None
+    where = "equals" if v == fmax else "is above"
+    return (
+        f"{v:g} Hz {where} 0.45·fs = {limit_text(fmax, v)} Hz for board {board_name} at "
+        f"{fmt_hz(fs)} Hz (band frequencies must lie below it)"
     )
 
 

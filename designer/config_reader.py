@@ -18,6 +18,23 @@ def describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def fmt_hz(f: float) -> str:
+    """A frequency with up to two decimals and no trailing zeros (19230.77, 44100)."""
+    return f"{f:.2f}".rstrip("0").rstrip(".")
+
+
+def limit_text(limit: float, value: float) -> str:
+    """``limit`` with the fewest decimals (up to 6) that keep it visibly on its side of
+    ``value``, so a message never reads "8654 Hz is above 0.45·fs = 8654 Hz"."""
+    if limit == value:
+        return f"{limit:g}"
+    for decimals in range(7):
+        text = f"{limit:.{decimals}f}"
+        if (float(text) < value) == (limit < value) and float(text) != value:
+            return text
+    return f"{limit:.6f}"
+
+
 def type_name(value: Any) -> str:
     """TOML's name for the type of ``value``."""
     if isinstance(value, bool):

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config_reader import Problems, TableReader, describe, did_you_mean
+from .config_reader import Problems, TableReader, describe, did_you_mean, fmt_hz
 from .datafiles import DataFileError, read_csv, read_wav
 
 if TYPE_CHECKING:
+    from .boards import BoardProfile
     from .config_bands import BandConfig
 
 KINDS = ("binary", "magnitude", "db", "impulse")
@@ -55,18 +56,28 @@ class TrainingConfig:
             "rows": int(next(iter(self.columns.values())).shape[0]) if self.columns else 0,
         }
 
-    def check_against_bands(self, bands: list[BandConfig], problems: Problems) -> TrainingConfig:
-        """Every column must name a band that this kind of data can train."""
+    def check_against_bands(
+        self, bands: list[BandConfig], declared: list[str] | None, problems: Problems
+    ) -> TrainingConfig:
+        """Every column must name a band that this kind of data can train.
+
+        ``bands`` are the bands that passed validation, ``declared`` the names of every
+        ``[[bands]]`` table (None when ``bands`` itself is unusable). A column naming a declared
+        band that failed validation is not reported again: the band's own errors say why.
+        """
+        if declared is None:
+            return self
         by_name = {b.name: b for b in bands}
         for name in sorted(self.columns):
             band = by_name.get(name)
             if band is None:
-                hint = did_you_mean(name, by_name)
-                problems.error(
-                    "training.data",
-                    f"{self.data.name}: column {name!r} names no "
-                    f"band{hint} (bands: {', '.join(by_name)})",
-                )
+                if name not in declared:
+                    hint = did_you_mean(name, declared)
+                    problems.error(
+                        "training.data",
+                        f"{self.data.name}: column {name!r} names no "
+                        f"band{hint} (bands: {', '.join(declared)})",
+                    )
                 continue
             key = band.filter if band.type != "resonator" else None
             if key == "butterworth":
@@ -80,42 +91,62 @@ class TrainingConfig:
                 )
         return self
 
+    def sample_rate_problem(self, fs: float, board: BoardProfile, tolerance: float) -> str | None:
+        """Why an impulse WAV's rate does not match the board's ``fs``, or None. The learned
+        filter runs at ``fs`` and its taps are the WAV's samples, so the rates must agree; a WAV
+        header holds whole Hz, so it matches as ``sample_rate_hz`` would (19231 stands for the
+        Uno's 19230.77 Hz)."""
+        rate = self.sample_rate_hz
+        if rate is None or (board.makes_rate(rate, tolerance) and board.nearest_rate(rate) == fs):
+            return None
+        hint = "record it at that rate"
+        if board.makes_rate(rate, tolerance):
+            hint += f" or set sample_rate_hz = {rate:g}"
+        return (
+            f"{self.data.name}: the impulse response is sampled at {rate:g} Hz, board "
+            f"{board.name} runs at sample_rate_hz = {fmt_hz(fs)} Hz: {hint}"
+        )
 
-def read_training(
-    t: TableReader, base_dir: Path, raw_config: dict[str, Any]
-) -> TrainingConfig | None:
-    """Validate ``[training]`` and load its data file."""
+
+#: What reading ``[training]`` gives: the loaded data (None when unusable) and the names of the
+#: bands the data has columns for (None when unknown: the file or its header could not be read,
+#: so any band may be meant to be learned).
+TrainingRead = tuple[TrainingConfig | None, set[str] | None]
+
+
+def read_training(t: TableReader, base_dir: Path, raw_config: dict[str, Any]) -> TrainingRead:
+    """Validate ``[training]`` and load its data file; see :data:`TrainingRead`."""
     data = t.string("data", required=True)
     kind = t.choice("kind", KINDS, required=True)
     seed = t.integer("seed", 0, lo=0, hi=2**31 - 1)
     names = t.raw("columns")
     t.finish()
     if data is None or kind is None or seed is None:
-        return None
+        return None, None
     if names is not None and (
         not isinstance(names, list) or not all(isinstance(n, str) for n in names)
     ):
         t.error("columns", f"must be an array of band names, got {describe(names)}")
-        return None
+        return None, None
     path = (base_dir / data).resolve()
     try:
         if path.suffix.lower() == ".wav":
-            loaded = _read_wav_data(t, path, kind, seed, names)
+            loaded, columns = _read_wav_data(t, path, kind, seed, names)
         else:
-            loaded = _read_csv_data(t, path, kind, seed, names)
+            loaded, columns = _read_csv_data(t, path, kind, seed, names)
     except DataFileError as e:
         t.error("data", str(e))
-        return None
-    return replace(loaded, data_as_given=data) if loaded is not None else None
+        return None, None
+    if loaded is None:
+        return None, columns
+    return replace(loaded, data_as_given=data), columns
 
 
-def _read_csv_data(
-    t: TableReader, path: Path, kind: str, seed: int, names
-) -> TrainingConfig | None:
+def _read_csv_data(t: TableReader, path: Path, kind: str, seed: int, names) -> TrainingRead:
     table = read_csv(path)
     if names is not None:
         t.error("columns", "only WAV data takes columns (a CSV names them in its header row)")
-        return None
+        return None, None
     columns = {}
     if kind == "impulse":
         freqs = None
@@ -127,15 +158,15 @@ def _read_csv_data(
                 f"{path.name}: the first column must be {FREQ_COLUMN!r} "
                 f"(rows are frequencies), got {table.columns[0]!r}",
             )
-            return None
+            return None, None
         freqs = table.column(FREQ_COLUMN)
+        band_cols = table.columns[1:]
         if np.any(freqs <= 0):
             t.error("data", f"{path.name}: {FREQ_COLUMN} must be > 0 Hz in every row")
-            return None
-        band_cols = table.columns[1:]
+            return None, set(band_cols)
     if not band_cols:
         t.error("data", f"{path.name}: no band columns (one column per band, named after it)")
-        return None
+        return None, set()
     ok = True
     for name in band_cols:
         values = table.column(name)
@@ -147,18 +178,17 @@ def _read_csv_data(
     if kind != "impulse" and len(freqs) < 2:
         t.error("data", f"{path.name}: at least two frequencies are needed, got {len(freqs)}")
         ok = False
-    return TrainingConfig(path, kind, seed, freqs, columns) if ok else None
+    loaded = TrainingConfig(path, kind, seed, freqs, columns) if ok else None
+    return loaded, set(band_cols)
 
 
-def _read_wav_data(
-    t: TableReader, path: Path, kind: str, seed: int, names
-) -> TrainingConfig | None:
+def _read_wav_data(t: TableReader, path: Path, kind: str, seed: int, names) -> TrainingRead:
     if kind != "impulse":
         t.error(
             "data",
             f"{path.name}: a WAV file holds an impulse response; kind = {kind!r} needs a CSV",
         )
-        return None
+        return None, None
     audio = read_wav(path)
     channels = audio.samples.shape[1]
     if names is None:
@@ -167,19 +197,20 @@ def _read_wav_data(
             f"missing: name the band of each of the {channels} WAV channel(s), "
             'e.g. columns = ["a4"]',
         )
-        return None
+        return None, None
     if len(names) != channels:
         t.error("columns", f"{len(names)} names for {channels} WAV channel(s)")
-        return None
+        return None, None
     columns = {}
     for i, name in enumerate(names):
         values = audio.samples[:, i]
         message = _check_values(kind, values)
         if message:
             t.error("data", f"{path.name}: channel {i} ({name}): {message}")
-            return None
+            return None, set(names)
         columns[name] = values
-    return replace(TrainingConfig(path, kind, seed, None, columns), sample_rate_hz=audio.rate_hz)
+    loaded = replace(TrainingConfig(path, kind, seed, None, columns), sample_rate_hz=audio.rate_hz)
+    return loaded, set(names)
 
 
 def _check_values(kind: str, values: np.ndarray) -> str | None:

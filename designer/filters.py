@@ -7,8 +7,10 @@ training data are learned (torch, imported only when needed: it takes a second t
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy as np
 from . import analog, biquad
 from .config import OrganConfig
 from .config_bands import MAX_FREQ_FRACTION, BandConfig
-from .errors import DesignerError
+from .errors import ConfigError, DesignerError
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +108,9 @@ class FilterSet:
 
 Progress = Callable[[str], None]
 
+# Where biquad.edges_hz starts looking for −3 dB crossings (its default f_min).
+EDGE_SEARCH_FROM_HZ = 1.0
+
 
 def design_filters(cfg: OrganConfig, progress: Progress | None = None) -> FilterSet:
     """Learn what has data, design the rest; every band's SOS at the config's sample rate."""
@@ -119,8 +124,8 @@ def design_filters(cfg: OrganConfig, progress: Progress | None = None) -> Filter
             bands.append(learned[band.name])
         else:
             bands.append(_designed(band, cfg))
-    for b in bands:
-        _check_learned_band(b, fs)
+    for i, b in enumerate(bands):
+        _check_learned_band(b, i, cfg)
     training = {"seconds": time.perf_counter() - t0 if learned else 0.0}
     if cfg.training is not None:
         training.update(cfg.training.to_dict())
@@ -181,21 +186,53 @@ def _resonator(name: str, center: float, radius: float, fs: float, training=None
     )
 
 
-def _check_learned_band(b: BandFilter, fs: float) -> None:
+def _check_learned_band(b: BandFilter, index: int, cfg: OrganConfig) -> None:
+    """The band must run at the board's rate, be stable and cross −3 dB somewhere, else its LED
+    would be stuck (DESIGN.md's rule: lit where the magnitude is above −3 dB)."""
+    fs = cfg.sample_rate_hz
     fmax = MAX_FREQ_FRACTION * fs
+    key = _band_key(cfg, index)
     for f in b.cutoffs_hz:
         if not 0 < f < fmax:
-            raise DesignerError(
-                f"bands.{b.name}: the learned cutoff {f:.1f} Hz is outside (0, 0.45·fs = "
-                f"{fmax:.0f} Hz); the data puts this band where the board cannot sample it"
+            raise _config_error(
+                cfg,
+                f"bands[{index}]",
+                f"band {b.name!r}: the learned cutoff {f:.1f} Hz is outside (0, 0.45·fs = "
+                f"{fmax:.1f} Hz); the data put this band where the board cannot sample it",
             )
     if not biquad.is_stable(b.sos):
-        raise DesignerError(f"bands.{b.name}: the designed filter is unstable")
+        raise _config_error(cfg, key, f"band {b.name!r}: the designed filter is unstable")
     if not b.edges_hz:
-        raise DesignerError(
-            f"bands.{b.name}: the filter never crosses −3 dB, so its LED would never light "
-            "by the −3 dB rule"
+        raise _config_error(cfg, key, f"band {b.name!r}: {_stuck_led_text(b, fs)}")
+
+
+def _stuck_led_text(b: BandFilter, fs: float) -> str:
+    """Why a band that never crosses −3 dB is refused: always above it (LED always lit) or
+    always below it (never lit), judged on one frequency since the response never crosses."""
+    probe = math.sqrt(EDGE_SEARCH_FROM_HZ * 0.5 * fs)
+    above = abs(biquad.sos_response(b.sos, probe, fs)[0]) > biquad.INV_SQRT2
+    if above:
+        return (
+            f"the filter is above −3 dB at every frequency from {EDGE_SEARCH_FROM_HZ:g} Hz to "
+            "fs/2, so its LED would always be lit by the −3 dB rule"
         )
+    return "the filter never reaches −3 dB, so its LED would never light by the −3 dB rule"
+
+
+def _band_key(cfg: OrganConfig, index: int) -> str:
+    """The key path a designed band's frequencies come from (``bands[0].cutoff_hz``); a learned
+    band's come from the data, so the band itself (``bands[0]``)."""
+    band = cfg.bands[index]
+    learned = cfg.training is not None and band.name in cfg.training.columns
+    if learned:
+        return f"bands[{index}]"
+    keys = {"lowpass": "cutoff_hz", "highpass": "cutoff_hz", "bandpass": "low_hz"}
+    return f"bands[{index}].{keys.get(band.type, 'center_hz')}"
+
+
+def _config_error(cfg: OrganConfig, key: str, message: str) -> ConfigError:
+    """A problem found while designing, reported like validation's: ``<file>: <key>: ...``."""
+    return ConfigError([f"{key}: {message}"], str(cfg.source) if cfg.source else None)
 
 
 def _learn(
@@ -217,7 +254,8 @@ def _learn(
             learn.RcBandTarget(b.name, b.type, tr.columns[b.name], b.given_cutoffs)
             for b in rc_bands
         ]
-        fit = learn.fit_rc(tr.freqs_hz, tr.kind, targets, seed=tr.seed)
+        with _data_errors(cfg, None):
+            fit = learn.fit_rc(tr.freqs_hz, tr.kind, targets, seed=tr.seed)
         fits["rc"] = fit
         for b, res in zip(rc_bands, fit.bands, strict=True):
             band = rc_band(b.name, b.type, tuple(res.cutoffs_hz), cfg)
@@ -228,45 +266,69 @@ def _learn(
         if progress:
             progress(f"learning {b.name} from {tr.kind} data")
         data = np.asarray(tr.columns[b.name])
-        if tr.kind == "impulse" and tr.sample_rate_hz is not None:
-            if abs(tr.sample_rate_hz - fs) > 1e-6 * fs:
-                raise DesignerError(
-                    f"training.data: the impulse response is sampled at {tr.sample_rate_hz:g} "
-                    f"Hz, the board at {fs:g} Hz: record it at the board's rate"
-                )
+        # (an impulse WAV at another rate than the board's is refused by config validation)
         if b.type == "resonator":
             # The all-pole two-pole model of the config (centre + pole radius), normalised to
             # 0 dB at the centre like a designed resonator.
-            fit = learn.fit_resonator(data, tr.kind, fs, freqs_hz=tr.freqs_hz, seed=tr.seed)
+            with _data_errors(cfg, b.name):
+                fit = learn.fit_resonator(data, tr.kind, fs, freqs_hz=tr.freqs_hz, seed=tr.seed)
             fits[b.name] = fit
             out[b.name] = _resonator(
                 b.name, fit.center_hz, fit.pole_radius, fs, _summary(fit, None)
             )
             continue
-        if tr.kind == "impulse":
-            fit = learn.fit_impulse(data, fs, b.order, seed=tr.seed)
-        else:
-            fit = learn.fit_iir(tr.freqs_hz, data, tr.kind, b.order, fs, seed=tr.seed)
+        with _data_errors(cfg, b.name):
+            if tr.kind == "impulse":
+                fit = learn.fit_impulse(data, fs, b.order, seed=tr.seed)
+            else:
+                fit = learn.fit_iir(tr.freqs_hz, data, tr.kind, b.order, fs, seed=tr.seed)
         fits[b.name] = fit
         sos = np.asarray(fit.sos, dtype=float)
         edges = biquad.edges_hz(sos, fs)
-        _check_iir_edges(b.name, b.type, edges)
+        _check_iir_edges(cfg, b, edges)
         out[b.name] = BandFilter(b.name, b.type, "iir", tuple(edges), edges, sos,
                                  training=_summary(fit, None))
     return out
 
 
-def _check_iir_edges(name: str, kind: str, edges: tuple[float, ...]) -> None:
+def _check_iir_edges(cfg: OrganConfig, band: BandConfig, edges: tuple[float, ...]) -> None:
     """A trained iir band's cutoffs are its −3 dB edges, so it must have as many as its type
     says (DESIGN.md: ``[f]`` for a low/high-pass, ``[low, high]`` for a band-pass)."""
+    kind = band.type
     want = 2 if kind == "bandpass" else 1
     if edges and len(edges) != want:
+        index = cfg.bands.index(band)
         where = ", ".join(f"{f:.1f}" for f in edges)
-        raise DesignerError(
-            f"bands.{name}: the filter trained from the data crosses −3 dB at {where} Hz, but a "
-            f"{kind} crosses it {'twice' if want == 2 else 'once'}; the data do not describe a "
-            f"{kind} (check bands.{name}.type, or the data's level: the −3 dB rule is absolute)"
+        raise _config_error(
+            cfg,
+            f"bands[{index}]",
+            f"band {band.name!r}: the filter trained from the data crosses −3 dB at {where} Hz, "
+            f"but a {kind} crosses it {'twice' if want == 2 else 'once'}; the data do not "
+            f"describe a {kind} (check bands[{index}].type, or the data's level: the −3 dB "
+            "rule is absolute)",
         )
+
+
+@contextmanager
+def _data_errors(cfg: OrganConfig, band: str | None) -> Iterator[None]:
+    """Report what a learner refuses as a problem of the data file (``training.data``), with
+    the config file and the band's column, like the data problems validation finds."""
+    from .learn_rc import BandDataError
+
+    try:
+        yield
+    except ConfigError:
+        raise
+    except DesignerError as e:
+        assert cfg.training is not None
+        if isinstance(e, BandDataError):
+            band, detail = e.band, e.detail
+        else:
+            detail = str(e)
+        column = f"column {band!r}: " if band else ""
+        raise _config_error(
+            cfg, "training.data", f"{cfg.training.data.name}: {column}{detail}"
+        ) from None
 
 
 def _with_training(band: BandFilter, summary: dict[str, Any]) -> BandFilter:
@@ -287,10 +349,10 @@ def _summary(fit: Any, band_result: Any) -> dict[str, Any]:
     err = getattr(fit, "max_error_db", None)
     if err is not None:
         out["max_error_db"] = float(err)
-    for key in ("brackets", "bracket_positions"):
-        value = getattr(band_result, key, None) if band_result is not None else None
-        if value is not None:
-            out[key] = _jsonable(value)
+    # Label brackets exist only for binary data (magnitude and dB fits have none to report).
+    if getattr(fit, "kind", None) == "binary" and band_result is not None:
+        out["brackets"] = _jsonable(band_result.brackets)
+        out["bracket_positions"] = _jsonable(band_result.bracket_positions)
     return out
 
 

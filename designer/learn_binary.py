@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .errors import DesignerError
 from .learn_opt import DTYPE, Trace, newton
 from .learn_rc import (
     N_CUTOFFS,
+    BandDataError,
     EdgeBracket,
     RcBandFit,
     RcBandTarget,
@@ -100,25 +100,28 @@ def _band_edges(b: RcBandTarget, z: np.ndarray, labels: np.ndarray) -> list[_Edg
     Labels that contradict the best band of this type (see :func:`best_band`) are left out, so
     every bracket is a real one; more than :data:`MAX_INCONSISTENT` of them is refused.
     """
-    where = f"band {b.name!r}"
     on = labels == 1
     if on.all():
-        raise DesignerError(f"{where}: no bracket: every label is 1 (the LED is never off)")
+        raise BandDataError(b.name, "no bracket: every label is 1 (the LED is never off)")
     if not on.any():
-        raise DesignerError(f"{where}: no bracket: every label is 0 (the LED is never on)")
+        raise BandDataError(b.name, "no bracket: every label is 0 (the LED is never on)")
     best = best_band(b.type, z, labels)
     keep = best == labels
     wrong = int(z.size - keep.sum())
     if wrong > MAX_INCONSISTENT * z.size:
-        raise DesignerError(
-            f"{where}: the labels do not look like a {b.type}: the best {b.type} still "
-            f"disagrees with {wrong} of {z.size} labels"
+        raise BandDataError(
+            b.name,
+            f"the labels do not look like a {b.type}: the best {b.type} still "
+            f"disagrees with {wrong} of {z.size} labels",
         )
     z_on, z_off = z[keep & on], z[keep & ~on]
     if z_on.size == 0 or z_off.size == 0:
-        raise DesignerError(
-            f"{where}: no bracket: leaving out the {wrong} labels that contradict the rest, "
-            f"every label is {1 if z_on.size else 0}"
+        left = 1 if z_on.size else 0
+        raise BandDataError(
+            b.name,
+            f"no bracket: the best {b.type} gets {wrong} of the {z.size} labels wrong; "
+            f"leaving those out, every label is {left} (the LED is never "
+            f"{'off' if left else 'on'})",
         )
     ones_on, ones_off = np.ones(z_on.size), np.ones(z_off.size)
     if b.type == "lowpass":
@@ -128,9 +131,10 @@ def _band_edges(b: RcBandTarget, z: np.ndarray, labels: np.ndarray) -> list[_Edg
     off_lo, off_hi = z_off[z_off < z_on.min()], z_off[z_off > z_on.max()]
     for side, off, ref in (("below", off_lo, z_on.min()), ("above", off_hi, z_on.max())):
         if off.size == 0:
-            raise DesignerError(
-                f"{where}: no bracket: no label 0 {side} the label-1 samples (they reach "
-                f"{math.exp(ref):.6g} Hz), so the data do not pin that edge"
+            raise BandDataError(
+                b.name,
+                f"no bracket: no label 0 {side} the label-1 samples (they reach "
+                f"{math.exp(ref):.6g} Hz), so the data do not pin that edge",
             )
     return [
         _Edge(np.r_[z_on, off_lo], np.r_[ones_on, -np.ones(off_lo.size)], off_lo.max(), z_on.min()),

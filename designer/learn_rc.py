@@ -37,6 +37,16 @@ N_CUTOFFS = {"lowpass": 1, "highpass": 1, "bandpass": 2}
 LN_MIN_BP_RATIO = math.asinh(1.0)
 
 
+class BandDataError(DesignerError):
+    """Data that cannot train one band: ``band`` names it, ``detail`` says why. The text reads
+    ``band 'bass': <detail>``; the designer reports it as a problem of the data file's column."""
+
+    def __init__(self, band: str, detail: str):
+        self.band = band
+        self.detail = detail
+        super().__init__(f"band {band!r}: {detail}")
+
+
 @dataclass(frozen=True)
 class RcBandTarget:
     """One RC band to learn.
@@ -211,34 +221,37 @@ def validate(
     names = [b.name for b in bands]
     if len(set(names)) != len(names):
         raise DesignerError(f"band names must be unique, got {names}")
-    out = []
-    for b in bands:
-        where = f"band {b.name!r}"
-        if b.type not in N_CUTOFFS:
-            raise DesignerError(
-                f"{where}: type must be lowpass, highpass or bandpass, got {b.type!r}"
-            )
-        v = _as_1d(where, b.values)
-        if v.size != f.size:
-            raise DesignerError(f"{where}: {v.size} values for {f.size} frequencies")
-        if not np.all(np.isfinite(v)):
-            raise DesignerError(f"{where}: values must be finite (found NaN or inf)")
-        if kind == "magnitude" and np.any(v < 0):
-            raise DesignerError(f"{where}: magnitudes must be >= 0, got {v.min():g}")
-        if kind == "magnitude" and not np.any(v > 0):
-            raise DesignerError(f"{where}: every magnitude is 0")
-        if kind == "binary" and not np.all((v == 0) | (v == 1)):
-            bad = v[(v != 0) & (v != 1)][0]
-            raise DesignerError(f"{where}: binary labels must be 0 or 1, got {bad:g}")
-        init = b.init_cutoffs_hz
-        if init is not None:
-            n = N_CUTOFFS[b.type]
-            if len(init) != n or not all(math.isfinite(c) and c > 0 for c in init):
-                raise DesignerError(
-                    f"{where}: init_cutoffs_hz must be {n} positive frequencies, got {init}"
-                )
-        out.append(v)
+    out = [_validate_band(b, f.size, kind) for b in bands]
     return np.log(f), out
+
+
+def _validate_band(b: RcBandTarget, n_freqs: int, kind: str) -> np.ndarray:
+    """One band's values as a float array; BandDataError naming the band otherwise."""
+    if b.type not in N_CUTOFFS:
+        raise BandDataError(b.name, f"type must be lowpass, highpass or bandpass, got {b.type!r}")
+    try:
+        v = _as_1d("values", b.values)
+    except DesignerError as e:
+        raise BandDataError(b.name, str(e)) from None
+    if v.size != n_freqs:
+        raise BandDataError(b.name, f"{v.size} values for {n_freqs} frequencies")
+    if not np.all(np.isfinite(v)):
+        raise BandDataError(b.name, "values must be finite (found NaN or inf)")
+    if kind == "magnitude" and np.any(v < 0):
+        raise BandDataError(b.name, f"magnitudes must be >= 0, got {v.min():g}")
+    if kind == "magnitude" and not np.any(v > 0):
+        raise BandDataError(b.name, "every magnitude is 0")
+    if kind == "binary" and not np.all((v == 0) | (v == 1)):
+        bad = v[(v != 0) & (v != 1)][0]
+        raise BandDataError(b.name, f"binary labels must be 0 or 1, got {bad:g}")
+    init = b.init_cutoffs_hz
+    if init is not None:
+        n = N_CUTOFFS[b.type]
+        if len(init) != n or not all(math.isfinite(c) and c > 0 for c in init):
+            raise BandDataError(
+                b.name, f"init_cutoffs_hz must be {n} positive frequencies, got {init}"
+            )
+    return v
 
 
 def _crossings(z: np.ndarray, db: np.ndarray) -> tuple[float | None, float | None]:
@@ -338,10 +351,11 @@ def fit_rc(
         n = N_CUTOFFS[b.type]
         lc = log_cutoffs[pos : pos + n]
         if not np.all(np.isfinite(lc)) or np.any(np.abs(lc - np.clip(lc, z.min(), z.max())) > 7):
-            raise DesignerError(
-                f"band {b.name!r}: the data do not pin its cutoffs: training drove them to "
+            raise BandDataError(
+                b.name,
+                f"the data do not pin its cutoffs: training drove them to "
                 f"{np.exp(lc).round(3).tolist()} Hz, far outside the data's "
-                f"{math.exp(z.min()):g}-{math.exp(z.max()):g} Hz"
+                f"{math.exp(z.min()):g}-{math.exp(z.max()):g} Hz",
             )
         cutoffs = tuple(float(math.exp(c)) for c in lc)
         edges = edges_from_cutoffs(b.type, lc)

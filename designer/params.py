@@ -146,6 +146,52 @@ def from_wire(name: str, wire: int) -> float:
     return 20.0 * math.log10(wire / _SCALE[p.encoding])
 
 
+def user_value_problem(name: str, value: float) -> str | None:
+    """Why ``value`` (user units, as a config gives it) is refused for parameter ``name``, or
+    None: on/off switches take 0 or 1 only, millisecond times whole numbers only (the core
+    counts whole ms), everything inside the bounds of :func:`user_bounds`."""
+    p = by_name(name)
+    if p.encoding == "bool" and value not in (0, 1):
+        return f"must be true or false (or 1 / 0), got {value:g}"
+    if p.encoding == "ms" and value != int(value):
+        return f"must be a whole number of ms, got {value:g}"
+    try:
+        to_wire(name, value)
+    except DesignerError:
+        lo, hi = user_bounds(p)
+        return f"{value:g} {p.unit} is outside {lo} .. {hi} {p.unit}"
+    return None
+
+
+def user_bounds(p: Param) -> tuple[str, str]:
+    """The bounds in user units as text a user can type back: dB values are rounded inwards to
+    0.01 dB, so both ends are accepted (rounding outwards could land one wire step outside)."""
+    if p.encoding == "bool":
+        return "0", "1"
+    if p.encoding == "ms":
+        return str(p.min), str(p.max)
+    lo, hi = from_wire(p.name, p.min), from_wire(p.name, p.max)
+    return f"{math.ceil(lo * 100) / 100:.2f}", f"{math.floor(hi * 100) / 100:.2f}"
+
+
+def user_default(p: Param) -> str:
+    """The default in user units, as docs and reports show it."""
+    if p.encoding == "bool":
+        return "true" if p.default else "false"
+    return _fmt(p, p.default)
+
+
+def markdown_table() -> str:
+    """The ``[dsp]`` key table of docs/config.md (``tests/test_params.py`` keeps them equal)."""
+    rows = ["| key | unit | default | bounds | meaning |", "|---|---|---|---|---|"]
+    for p in PARAMS:
+        lo, hi = user_bounds(p)
+        unit = "on/off" if p.encoding == "bool" else p.unit
+        bounds = "true or false (1 or 0)" if p.encoding == "bool" else f"{lo} .. {hi}"
+        rows.append(f"| `{p.name}` | {unit} | {user_default(p)} | {bounds} | {p.doc} |")
+    return "\n".join(rows) + "\n"
+
+
 def _fmt(p: Param, wire: int) -> str:
     v = from_wire(p.name, wire)
     return f"{v:g}" if p.encoding in ("bool", "ms") else f"{v:.2f}"

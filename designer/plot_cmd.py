@@ -12,7 +12,8 @@ from rich.table import Table
 
 from .commands import Progress as Spinner
 from .commands import load_config_checked, print_json, stderr_console, stdout_console
-from .outfiles import atomic_write
+from .errors import DesignerError
+from .outfiles import atomic_write, check_out_dir, check_out_file
 
 
 def _load(path: Path, console: Console, want_fits: bool) -> tuple[Any, dict[str, Any] | None]:
@@ -41,15 +42,26 @@ def run_plot(args: Any) -> int:
     from . import plots
 
     console = stderr_console()
-    design, fits = _load(Path(args.design), console, want_fits=True)
     out = Path(args.out)
+    check_out_dir(out)  # before the design is made: a config may take minutes to learn
+    design, fits = _load(Path(args.design), console, want_fits=True)
     pictures = plots.design_plots(design, fits)
     for name, data in pictures.items():
-        path = out / name
-        if not path.exists() or path.read_bytes() != data:
-            atomic_write(path, data)
-    console.print(f"{len(pictures)} pictures in {out}/: {', '.join(pictures)}")
+        _write_if_changed(out / name, data, "--out")
+    console.print(f"{len(pictures)} pictures in {out}/: {', '.join(pictures)}", soft_wrap=True)
     return 0
+
+
+def _write_if_changed(path: Path, data: bytes, option: str) -> None:
+    """Write a picture atomically unless it is already there, byte for byte; a file-system
+    failure the up-front check could not foresee still names the option and the file."""
+    try:
+        if path.is_file() and path.read_bytes() == data:
+            return
+        atomic_write(path, data)
+    except OSError as e:
+        reason = str(e.strerror or e).lower()
+        raise DesignerError(f"{option}: cannot write {path} ({reason})") from None
 
 
 def _progress_bar(console: Console, total_s: float):
@@ -84,9 +96,12 @@ def _summary_table(sim: Any) -> Table:
 def run_simulate(args: Any) -> int:
     """``designer simulate DESIGN AUDIO.wav [--json] [--plot PNG]``."""
     from . import simulate
-    from .datafiles import read_wav
+    from .datafiles import check_wav, read_wav
 
     console = stderr_console()
+    if args.plot:
+        check_out_file(Path(args.plot), "--plot")  # before minutes of simulation, not after
+    check_wav(args.audio)  # the header, before a config is designed (that may take minutes)
     design, _ = _load(Path(args.design), console, want_fits=False)
     audio = read_wav(args.audio)
     update, bar = _progress_bar(console, audio.duration_s)
@@ -100,7 +115,7 @@ def run_simulate(args: Any) -> int:
     if args.plot:
         from .plots_sim import simulation_png
 
-        atomic_write(Path(args.plot), simulation_png(sim))
+        _write_if_changed(Path(args.plot), simulation_png(sim), "--plot")
         console.print(f"picture: {args.plot}")
     if args.json:
         print_json(sim.to_json())

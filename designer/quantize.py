@@ -14,7 +14,10 @@ Arithmetic (docs/dsp.md has the derivations; ``organ_dsp.h`` is the C contract):
   poles near z = 1 (low frequencies, narrow resonators) beta and gamma are small, so the
   exponent grows automatically: the 82 Hz / r = 0.995 resonator that is ~1 dB off in plain Q14
   gets 24 fractional bits ("wide" in the report, with the plain Q14 error for comparison). The
-  states are Q16.16, so the rounding noise is far below one output LSB.
+  states are Q16.16, but the pole terms multiply their integer parts: the damping term's
+  rounding reaches up to beta / gamma output LSBs (hundreds for a low cutoff at a high rate).
+  That is the arithmetic's error, not the coefficients' scored here: ``designer/check.py``
+  measures it (docs/dsp.md, section 4).
 - Scaling: per band an input shift (for sections whose gain cannot be scaled: LP1/HP1), and a
   numerator scale per BQ so each BQ's output uses ~97 % of the int16 range for the worst input.
 - Overflow proof: for every node (section outputs, LP1 state and increment, BQ Y and D states)

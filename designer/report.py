@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import params as params_mod
 from . import report_analog as ra
 from .outfiles import FilePlan, with_banner
+from .report_text import training_summary
 from .simulate import design_mapping
 from .units import fmt_farad, fmt_hz_list, fmt_ohm
 
@@ -51,16 +52,8 @@ def design_section(design: Design) -> list[str]:
                   "the firmware runs the digital sections below).", ""]
     trained = [b for b in design.filters.bands if b.training]
     for b in trained:
-        t = b.training or {}
-        text = f"- {b.name}: learned in {t.get('steps', 0)} steps"
-        if "final_loss" in t:
-            text += f", final loss {t['final_loss']:.4g}"
-        if "max_error_db" in t:
-            text += f", max error {t['max_error_db']:.3f} dB"
-        if "bracket_positions" in t:
-            text += ", edge at " + ", ".join(f"{p:.0%}" for p in t["bracket_positions"])
-            text += " of its label bracket (50 % = max margin)"
-        lines.append(text)
+        # No time: REPORT.md must not change from one build of the same config to the next.
+        lines.append("- " + training_summary(b.name, b.training or {}, seconds=False))
     if trained:
         lines.append("")
     return lines

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -57,22 +57,33 @@ def sos_table(fset: FilterSet) -> Table:
 
 
 def training_lines(fset: FilterSet) -> list[str]:
-    """One line per trained band: steps, time, and where the edge sits in its label bracket."""
-    lines = []
-    for b in fset.bands:
-        if not b.training:
-            continue
-        t = b.training
-        text = f"{b.name}: {t.get('steps', 0)} steps, {t.get('seconds', 0.0):.2f} s"
-        if "final_loss" in t:
-            text += f", loss {t['final_loss']:.3g}"
-        if "max_error_db" in t:
-            text += f", max error {t['max_error_db']:.3f} dB"
-        if "bracket_positions" in t:
-            pos = ", ".join(f"{p:.0%}" for p in t["bracket_positions"])
-            text += f", edge at {pos} of its label bracket (50 % = max margin)"
-        lines.append(text)
-    return lines
+    """One line per trained band (see :func:`training_summary`)."""
+    return [training_summary(b.name, b.training) for b in fset.bands if b.training]
+
+
+def training_summary(name: str, t: dict[str, Any], seconds: bool = True) -> str:
+    """What training did for one band: steps, time (left out where output must not change from
+    run to run, as in REPORT.md), loss, and for binary data where each learned edge sits in its
+    label bracket. Shared by ``designer train`` and REPORT.md so the two read the same."""
+    text = f"{name}: learned in {t.get('steps', 0)} steps"
+    if seconds:
+        text += f" ({t.get('seconds', 0.0):.2f} s)"
+    if "final_loss" in t:
+        text += f", final loss {t['final_loss']:.3g}"
+    if "max_error_db" in t:
+        text += f", max error {t['max_error_db']:.3f} dB"
+    return text + _bracket_text(t.get("bracket_positions") or [])
+
+
+def _bracket_text(positions: list[float]) -> str:
+    """Binary training only: 0 % and 100 % are the bracket's ends, 50 % its middle on a log
+    axis (the max-margin answer); other data kinds have no brackets and get nothing."""
+    shown = [f"{100 * p:.0f} %" for p in positions]
+    if not shown:
+        return ""
+    if len(shown) == 1:
+        return f", edge at {shown[0]} of its label bracket (50 % = max margin)"
+    return f", edges at {' and '.join(shown)} of their label brackets (50 % = max margin)"
 
 
 def print_filters(fset: FilterSet, console: Console) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+#: how people call a design's arithmetic (QuantizedDesign.arithmetic)
+ARITHMETIC_NAMES = {"fixed": "fixed point", "float": "floating point"}
+
 
 def fmt_hz_list(values: Iterable[float] | None, empty: str = "–") -> str:
     """Frequencies in Hz with thousands separators, joined with " / "."""

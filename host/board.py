@@ -13,7 +13,8 @@ of every reply, as bursts closer together than the reply timeout cause, costs no
 
 One command is in flight at a time (the AVR's 64-byte receive buffer is smaller than a PROCESS
 request). Every wait is bounded by a named timeout (:class:`Timeouts`). What went wrong is said by
-the exception's class: :class:`NoReplyError`, :class:`BoardGoneError`, :class:`PortError`,
+the exception's class: :class:`NoReplyError`, :class:`BoardGoneError`, :class:`PortError` (and
+:class:`EchoError`, a loopback where a board should be),
 :class:`BoardResetError`, :class:`DesignMismatchError` here (:class:`NoiseError` is only counted
 in :attr:`Board.link_errors`), and from ``host.protocol``
 ``PartialFrameError``, ``CrcError``, ``CobsError``, ``FrameLengthError``, ``DeviceError`` (an
@@ -37,12 +38,14 @@ from .board_errors import (
     BoardGoneError,
     BoardResetError,
     DesignMismatchError,
+    EchoError,
     NoiseError,
     NoReplyError,
     PortError,
     ResetStyle,
     auto_style,
     mark_processed,
+    port_open_failure,
     reset_style_for,
 )
 from .board_io import PortIO, parse_hello
@@ -137,7 +140,7 @@ class Board(PortIO):
                 port.rts = False
             port.open()
         except (serial.SerialException, OSError, ValueError) as e:
-            raise PortError(f"cannot open port {url}: {e}") from None
+            raise port_open_failure(url, e) from None
         board = cls(port, url, timeouts)
         try:
             board._start(style)
@@ -283,6 +286,10 @@ class Board(PortIO):
                     return self.hello
                 raise mark_processed(BoardResetError(
                     f"the board restarted while {type(msg).__name__} was running"), None)
+            if item.seq == seq and item.type == msg.TYPE:
+                # a board answers a command with a reply type, never with the command itself
+                raise EchoError(f"the port {self.url} echoes what it is sent: a loopback, "
+                                "not a board")
             if item.seq != seq:
                 self.stale_frames += 1
                 if item.seq in self._given_up:
@@ -419,6 +426,6 @@ class Board(PortIO):
 
 
 __all__ = [
-    "Board", "Timeouts", "Collector", "PortError", "NoReplyError", "BoardGoneError",
+    "Board", "Timeouts", "Collector", "PortError", "EchoError", "NoReplyError", "BoardGoneError",
     "BoardResetError", "DesignMismatchError", "NoiseError", "RESET_STYLES", "reset_style_for",
 ]

@@ -5,6 +5,9 @@ Every error is a ``protocol.ProtocolError``; the class says what happened.
 
 from __future__ import annotations
 
+import errno
+import os
+import re
 from typing import Literal
 
 from . import protocol as P
@@ -23,6 +26,11 @@ _DTR_RESET_VIDS = {0x2341, 0x2A03, 0x0403, 0x1A86}  # Arduino, FTDI, WCH CH340
 
 class PortError(P.ProtocolError):
     """The port cannot be opened (no such device, busy, bad URL)."""
+
+
+class EchoError(PortError):
+    """What the host sends comes straight back: a loopback (``loop://``, a jumper on TX/RX, an
+    echo server), not a board. Refused at once: no baud rate or retry changes that."""
 
 
 class NoReplyError(P.ProtocolError):
@@ -53,6 +61,39 @@ class DesignMismatchError(P.ProtocolError):
     def __init__(self, board_hash: str, expected: str):
         self.board_hash, self.expected = board_hash, expected
         super().__init__(f"the board runs design {board_hash[:12]}, expected {expected[:12]}")
+
+
+def port_open_failure(url: str, e: Exception) -> PortError:
+    """``cannot open port URL: no such file or directory``: pyserial's message repeats the port
+    and nests ``[Errno 2]`` twice, so the reason is taken from the errno when there is one."""
+    return PortError(f"cannot open port {url}: {_open_reason(url, e)}")
+
+
+def _open_reason(url: str, e: Exception) -> str:
+    code = getattr(e, "errno", None)
+    text = str(e)
+    if not isinstance(code, int):  # URL handlers and termios put the errno in the text
+        m = re.search(r"\[Errno (-?\d+)\]|\((\d+), '", text)
+        code = int(m.group(1) or m.group(2)) if m else None
+    if code == errno.ENOTTY:
+        return "not a serial port (it takes no serial settings)"
+    if isinstance(code, int) and code > 0:
+        return os.strerror(code).lower()
+    # no errno: drop pyserial's "could not open port URL: " and "[Errno N] " repetitions
+    text = re.sub(rf"(?i)could not open port {re.escape(url)}:\s*", "", text)
+    text = re.sub(r"\[Errno -?\d+\]\s*", "", text).strip()
+    return (text[:1].lower() + text[1:]) if text else type(e).__name__
+
+
+def describe(e: P.ProtocolError) -> str:
+    """One line for a user: the message alone where it says what happened, else the kind of
+    link error in front of it (a bare "crc mismatch" does not say it came from the board)."""
+    if isinstance(e, PortError | NoReplyError | BoardGoneError | BoardResetError
+                  | DesignMismatchError | P.DeviceError | P.ProtocolVersionError):
+        return str(e)
+    if isinstance(e, P.FrameError):
+        return f"a damaged frame from the board ({type(e).__name__}: {e})"
+    return f"a reply that makes no sense here ({type(e).__name__}: {e})"
 
 
 def mark_processed(err: Exception, processed: bool | None) -> Exception:

@@ -9,6 +9,7 @@ finish) or bad input. Bad designs raise ``DesignerError`` (the CLI prints it, ex
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from . import protocol as P
 from .board import Board, DesignMismatchError, PortError, reset_style_for
+from .board_errors import describe
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_TALK = 0, 1, 2
 
@@ -74,7 +77,7 @@ def run_verify(args) -> int:
         except (DesignMismatchError, BoardMismatchError) as e:
             return _fail(args, design.hash, str(e), EXIT_FAILED, log)
         except P.ProtocolError as e:
-            return _fail(args, design.hash, f"{type(e).__name__}: {e}", EXIT_CANNOT_TALK, log)
+            return _fail(args, design.hash, describe(e), EXIT_CANNOT_TALK, log)
     if args.json:
         _print_json(report)
     else:
@@ -86,11 +89,18 @@ def _failure_doc(design_hash: str | None, message: str, code: int) -> dict[str, 
     """verify --json when no stage ran: every field DESIGN.md promises, empty, plus why."""
     return {"ok": False, "design_hash": design_hash,
             "bit_exact": {"samples": 0, "mismatches": 0}, "bands": [], "led_table": [],
+            "led_bands": [],
             "error": message, "exit_code": code}
 
 
+def _error(log: Console, message: str) -> None:
+    """``error: message`` on one line: rich would wrap it at 80 columns when stderr is not a
+    terminal, and read ``[...]`` in a port name or an OS message as markup."""
+    log.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+
+
 def _fail(args, design_hash: str, message: str, code: int, log: Console) -> int:
-    log.print(f"[bold red]error:[/] {message}")
+    _error(log, message)
     if getattr(args, "json", False):
         _print_json(_failure_doc(design_hash, message, code))
     return code
@@ -123,12 +133,16 @@ def run_monitor(args) -> int:
     from .monitor import monitor
 
     log = _stderr()
+    if args.png:  # refused now, not after the user watched the levels for minutes
+        from designer.outfiles import check_out_file
+
+        check_out_file(Path(args.png), "--png")
     try:
         with _open_any(args.port, getattr(args, "design", None)) as board:
             monitor(board, seconds=args.seconds, png=args.png, console=_stdout(),
                     design_path=getattr(args, "design", None))
     except P.ProtocolError as e:
-        log.print(f"[bold red]error:[/] {type(e).__name__}: {e}")
+        _error(log, describe(e))
         return EXIT_CANNOT_TALK
     except KeyboardInterrupt:
         return EXIT_OK
@@ -146,7 +160,7 @@ def run_calibrate(args) -> int:
                                design_path=getattr(args, "design", None),
                                log=lambda m: log.print(m))
     except P.ProtocolError as e:
-        log.print(f"[bold red]error:[/] {type(e).__name__}: {e}")
+        _error(log, describe(e))
         return EXIT_CANNOT_TALK
     if getattr(args, "json", False):
         _print_json(result)
@@ -164,6 +178,13 @@ def run_sim_board(args) -> int:
     from .simboard import cache_dir, start_simulated_board
 
     log = _stderr()
+    # the cheap checks first: a config DESIGN is designed afresh, which may take minutes
+    if args.link:
+        check_link(Path(args.link))
+    if args.input:
+        from designer.datafiles import check_wav
+
+        check_wav(args.input)
     design = load_design(args.design)
     remember_design(design)  # so monitor and calibrate find its level scale by its hash
     storage = cache_dir() / f"eeprom-{design.hash[:16]}.bin"
@@ -185,6 +206,26 @@ def run_sim_board(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         sim.close()
+
+
+def check_link(link: Path) -> None:
+    """Refuse (DesignerError naming --link) a link that cannot be made: its folder is missing
+    or not writable, or the path is taken by something that is not a symlink (never replaced).
+    A symlink already there is replaced: it is most likely an earlier sim-board's."""
+    from designer.errors import DesignerError
+
+    folder = link.parent
+    try:
+        if link.exists() and not link.is_symlink():
+            raise DesignerError(f"--link {link}: exists and is not a symlink; not replaced")
+        if not folder.is_dir():
+            what = "is not a directory" if folder.exists() else "does not exist"
+            raise DesignerError(f"--link {link}: its folder {folder} {what}")
+    except OSError as e:
+        reason = str(e.strerror or e).lower()
+        raise DesignerError(f"--link {link}: cannot be used ({reason})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DesignerError(f"--link {link}: its folder {folder} is not writable")
 
 
 def _terminate(signum, frame) -> None:

@@ -48,6 +48,7 @@ from .simboard import (
     audio_for_board,
     drain,
     first_line,
+    link_board,
 )
 
 if TYPE_CHECKING:
@@ -331,19 +332,8 @@ def start_board(
         raise SimavrError(f"the simavr board did not start: {line or board.log()}")
     board.port = line[4:].strip()
     if link is not None:
-        _link(board, Path(link))
+        link_board(board, Path(link))
     return board
-
-
-def _link(board: SimulatedBoard, link: Path) -> None:
-    if link.is_symlink() or link.exists():
-        if not link.is_symlink():
-            board.close()
-            raise SimavrError(f"--link {link}: exists and is not a symlink; not replaced")
-        link.unlink()
-    link.symlink_to(board.port)
-    board.link = link
-    board.port = str(link)
 
 
 # ---- offline runs -------------------------------------------------------------------------------

@@ -275,16 +275,28 @@ def run_native(
         raise DesignerError(f"the native simulated board did not start: {line or board.log()}")
     board.port = line[4:].strip()
     if link is not None:
-        link = Path(link)
-        if link.is_symlink() or link.exists():
-            if not link.is_symlink():
-                board.close()
-                raise DesignerError(f"--link {link}: exists and is not a symlink; not replaced")
-            link.unlink()
-        link.symlink_to(board.port)
-        board.link = link
-        board.port = str(link)
+        link_board(board, Path(link))
     return board
+
+
+def link_board(board: SimulatedBoard, link: Path) -> None:
+    """Symlink ``link`` to the board's pty (replacing an earlier symlink, nothing else); on
+    failure the board is stopped and the error names --link (no traceback, no stray process)."""
+    try:
+        if link.is_symlink():
+            link.unlink()
+        elif link.exists():
+            raise DesignerError(f"--link {link}: exists and is not a symlink; not replaced")
+        link.symlink_to(board.port)
+    except DesignerError:
+        board.close()
+        raise
+    except OSError as e:
+        board.close()
+        raise DesignerError(f"--link {link}: cannot make the symlink "
+                            f"({(e.strerror or str(e)).lower()})") from None
+    board.link = link
+    board.port = str(link)
 
 
 def first_line(proc: subprocess.Popen, timeout: float) -> str:
@@ -314,8 +326,9 @@ def start_simulated_board(
     """Start a simulated board of ``engine`` running ``design``; use its ``port``, then
     ``close()`` it (or use it as a context manager)."""
     if engine == "native":
-        exe = build_for_design(design)
+        # the audio first: a bad file is refused before a compile, not after
         audio = audio_for_board(input_wav, design.sample_rate_hz) if input_wav else None
+        exe = build_for_design(design)
         return run_native(exe, fs=design.sample_rate_hz, link=link, audio=audio, storage=storage)
     if engine == "simavr":
         try:

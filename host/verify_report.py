@@ -13,7 +13,8 @@ def _mark(ok: bool) -> str:
 
 
 def print_report(report: dict[str, Any], console: Console) -> None:
-    """Board, bit-exact summary, response per band, the LED table, the verdict."""
+    """Board, bit-exact summary, response per band, the LED table, the LED per band, the
+    verdict."""
     b = report["board"]
     console.print(f"board [bold]{b['name']}[/] firmware {b['firmware']} at {b['fs_hz']:.3f} Hz, "
                   f"design {report['design_hash'][:12]}, parameters {b['params_status']}, "
@@ -36,17 +37,9 @@ def print_report(report: dict[str, Any], console: Console) -> None:
 
     rows = report["led_table"]
     tones = sorted({r["freq_hz"] for r in rows})
-    t = Table(title="LED table (on = ●, off = ○; * within 5 % of a -3 dB edge)",
-              title_justify="left")
-    t.add_column("band")
-    t.add_column("")
-    for f in tones:
-        t.add_column(f"{f} Hz", justify="center")
-    for band in dict.fromkeys(r["band"] for r in rows):
-        mine = {r["freq_hz"]: r for r in rows if r["band"] == band}
-        t.add_row(band, "desired", *(_dot(mine[f]["desired"]) for f in tones))
-        t.add_row("", "predicted", *(_cell(mine[f]) for f in tones))
-    console.print(t)
+    console.print(_led_grid("LED table (on = ●, off = ○; * within 5 % of a -3 dB edge)", rows,
+                            [(f"{f} Hz", f, None) for f in tones]))
+    _print_led_bands(report, console)
 
     link = report.get("link", {})
     if link.get("faults"):
@@ -56,6 +49,34 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     if not report["parameters"]["restored"]:
         console.print("[yellow]warning:[/] the board's own parameters could not be restored")
     console.print(f"verify: {_mark(report['ok'])} ({report['seconds']:.1f} s)")
+
+
+def _print_led_bands(report: dict[str, Any], console: Console) -> None:
+    """The "LED per band" stage: one column per band's tone, headed by the band it is for."""
+    rows = report.get("led_bands", [])
+    tones = list(dict.fromkeys((r["tone_for"], r["freq_hz"]) for r in rows))
+    if tones:
+        console.print(_led_grid("LED per band (one tone where each band is on)", rows,
+                                [(f"{b}\n{f:g} Hz", f, b) for b, f in tones]))
+    for name in report.get("led_bands_untested", []):
+        console.print(f"[yellow]warning:[/] no tone lights band {name} clearly: its LED was "
+                      "not seen switching on")
+
+
+def _led_grid(title: str, rows: list[dict[str, Any]],
+              columns: list[tuple[str, float, str | None]]) -> Table:
+    """Bands down, tones across (header, freq_hz, tone_for or None); desired and predicted."""
+    t = Table(title=title, title_justify="left")
+    t.add_column("band")
+    t.add_column("")
+    for header, _, _ in columns:
+        t.add_column(header, justify="center")
+    for band in dict.fromkeys(r["band"] for r in rows):
+        mine = {(r["freq_hz"], r.get("tone_for")): r for r in rows if r["band"] == band}
+        cells = [mine[(f, b)] for _, f, b in columns]
+        t.add_row(band, "desired", *(_dot(r["desired"]) for r in cells))
+        t.add_row("", "predicted", *(_cell(r) for r in cells))
+    return t
 
 
 def _dot(on: bool | None) -> str:

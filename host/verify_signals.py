@@ -7,12 +7,15 @@
 * :func:`fit_tones`: complex amplitudes of known frequencies by least squares (works on a record
   with gaps, as after lost blocks);
 * :func:`settle_samples`: how long the realised band (and the DC blocker) takes to forget its
-  start, from its slowest pole.
+  start, from its slowest pole;
+* :func:`designed_on` / :func:`near_edge`: the LED stages' -3 dB rule and its tolerance;
+  :func:`led_band_tone`: the "LED per band" stage's steady tone that clearly lights a band.
 Frequencies in Hz, sample rates in Hz, samples int16 (full scale 32768).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +31,9 @@ SETTLE_TAUS = 10.0        # time constants of the slowest pole before measuring 
 MIN_MEASURE = 2048        # samples of the shortest measurement record
 MAX_MEASURE_S = 3.0       # seconds of the longest measurement record
 MIN_SETTLE = 256
+EDGE_TOLERANCE = 0.05     # LED stages: a tone this close (relative) to a -3 dB edge is not scored
+BAND_TONE_CANDIDATES = 33  # LED per band: log-spaced fallbacks across a band's passband
+CLEAR_DB = -1.0           # LED per band: a band this loud is on whatever its edges do
 
 
 @dataclass(frozen=True)
@@ -132,9 +138,10 @@ def measure_length(freqs: np.ndarray, fs: float) -> int:
     return int(min(max(n, MIN_MEASURE), MAX_MEASURE_S * fs))
 
 
-def settle_samples(qd: QuantizedDesign, band_index: int) -> int:
-    """Samples until the slowest pole of the band (or of the DC blocker) decays by e^-10."""
-    radii = [1.0 - qd.dc_coef / 65536.0] if qd.dc_coef else []
+def settle_samples(qd: QuantizedDesign, band_index: int, include_dc: bool = True) -> int:
+    """Samples until the slowest pole of the band (or of the DC blocker, unless ``include_dc``
+    is False) decays by e^-10."""
+    radii = [1.0 - qd.dc_coef / 65536.0] if qd.dc_coef and include_dc else []
     for sec in qd.bands[band_index].sections:
         _, a = sec.coeffs(qd.arithmetic)
         radii += [float(abs(p)) for p in np.roots(a) if abs(p) > 0]
@@ -159,15 +166,86 @@ def fit_tones(
     return coef[:k] + 1j * coef[k : 2 * k]
 
 
-def designed_on(band: BandFilter, freq_hz: float, fs: float) -> bool:
-    """The -3 dB rule of DESIGN.md: the band's designed magnitude above 1/sqrt(2)."""
+def designed_magnitude(band: BandFilter, freq_hz: float, fs: float) -> float:
+    """|H(f)| of the band's designed (float) SOS, the response the -3 dB rule reads."""
     z1 = np.exp(-2j * np.pi * freq_hz / fs)
     h = 1.0 + 0j
     for b0, b1, b2, a0, a1, a2 in np.asarray(band.sos, float):
         h *= (b0 + b1 * z1 + b2 * z1 * z1) / (a0 + a1 * z1 + a2 * z1 * z1)
-    return bool(abs(h) > 1 / np.sqrt(2))
+    return float(abs(h))
 
 
-def near_edge(band: BandFilter, freq_hz: float, tolerance: float = 0.05) -> bool:
+def designed_on(band: BandFilter, freq_hz: float, fs: float) -> bool:
+    """The -3 dB rule of DESIGN.md: the band's designed magnitude above 1/sqrt(2)."""
+    return bool(designed_magnitude(band, freq_hz, fs) > 1 / np.sqrt(2))
+
+
+def near_edge(band: BandFilter, freq_hz: float, tolerance: float = EDGE_TOLERANCE) -> bool:
     """Within ``tolerance`` (relative) of one of the band's -3 dB edges."""
     return any(abs(freq_hz - e) <= tolerance * e for e in band.edges_hz)
+
+
+def led_passband_hz(band: BandFilter, fs: float) -> tuple[float, float]:
+    """Where the band is meant to be lit, as the LED stages play it: between its -3 dB edges;
+    a low-pass from LOW_PASS_FLOOR_HZ (the response stage's lowest tone: lower tones take long
+    to show a few periods and meet the DC blocker), a high-pass up to TOP_FRACTION fs (the
+    highest tone any stage plays). A resonator without edges gets +-1 % around its centre."""
+    top = TOP_FRACTION * fs
+    edges = sorted(band.edges_hz)
+    if band.type == "lowpass" and edges:
+        return LOW_PASS_FLOOR_HZ, min(edges[0], top)
+    if band.type == "highpass" and edges:
+        return max(edges[-1], LOW_PASS_FLOOR_HZ), top
+    if len(edges) >= 2:
+        return max(edges[0], LOW_PASS_FLOOR_HZ), min(edges[-1], top)
+    centre = band.cutoffs_hz[0]
+    return 0.99 * centre, 1.01 * centre
+
+
+@dataclass(frozen=True)
+class BandTone:
+    """The "LED per band" stage's tone for one band. ``strict``: the band is scored without the
+    near-edge tolerance although the tone lies within it (a band narrower than the tolerance,
+    played where it is at least CLEAR_DB loud)."""
+
+    freq_hz: float
+    strict: bool = False
+
+
+def led_band_tone(band: BandFilter, bands: Sequence[BandFilter], fs: float,
+                  played: Sequence[float] = (), tolerance: float = EDGE_TOLERANCE
+                  ) -> BandTone | None:
+    """A steady tone (Hz, rounded to 0.1 Hz) that clearly lights ``band``; None if none does.
+
+    A tone of ``played`` (the LED table's, already on the board) comes first, the one nearest
+    the band's middle: it is not played again. Else the geometric middle of
+    :func:`led_passband_hz` (the middle on a log axis, where a band-pass or a resonator peaks
+    and a first-order low/high-pass is ~1 dB or more above its -3 dB edge), else the nearest of
+    BAND_TONE_CANDIDATES log-spaced points across the passband. A tone qualifies when the band
+    is on there by the -3 dB rule (not in a ripple of a free iir band) and it lies farther than
+    ``tolerance`` from every band's -3 dB edges (nearer, a row is excused, not scored).
+
+    A band narrower than twice the tolerance (a resonator 8 Hz wide at 82 Hz) has no such
+    point: its own edges are waived where it is at least CLEAR_DB loud (2 dB above the
+    threshold: far more than quantization moves a response or the decision's 0.2 dB
+    hysteresis), so its LED is still scored strictly; other bands' edges are still avoided."""
+    lo, hi = led_passband_hz(band, fs)
+    mid = float(np.sqrt(lo * hi)) if 0 < lo < hi else float(band.cutoffs_hz[0])
+
+    def nearest_first(freqs: Sequence[float]) -> list[float]:
+        return sorted((round(float(f), 1) for f in freqs), key=lambda g: abs(np.log(g / mid)))
+
+    fresh = nearest_first([mid, *np.geomspace(lo, hi, BAND_TONE_CANDIDATES)]) \
+        if 0 < lo < hi else []
+    candidates = [f for f in nearest_first(played) + [f for f in fresh if lo <= f <= hi]
+                  if LOW_PASS_FLOOR_HZ <= f < TOP_FRACTION * fs and designed_on(band, f, fs)]
+    others = [b for b in bands if b is not band]
+    for f in candidates:
+        if not any(near_edge(b, f, tolerance) for b in bands):
+            return BandTone(f)
+    clear = 10 ** (CLEAR_DB / 20)
+    for f in candidates:
+        if (designed_magnitude(band, f, fs) >= clear
+                and not any(near_edge(b, f, tolerance) for b in others)):
+            return BandTone(f, strict=True)
+    return None

@@ -25,6 +25,7 @@ from host.board import (
     BoardGoneError,
     BoardResetError,
     DesignMismatchError,
+    EchoError,
     NoiseError,
     NoReplyError,
     PortError,
@@ -164,7 +165,7 @@ class TestFailureKinds:
             assert port.timeout == 1.25
 
     def test_loopback_is_not_a_board(self):
-        with pytest.raises(P.UnexpectedTypeError, match="got Ping, expected Pong"):
+        with pytest.raises(EchoError, match="loop:// echoes what it is sent: a loopback"):
             Board.open("loop://", timeouts=SHORT)
 
 

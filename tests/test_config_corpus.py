@@ -135,7 +135,7 @@ CASES = [
      {"d.csv": "frequency_hz,bass\n100,1\n"}, "training.kind"),
     ("iir-bandpass-data-of-a-lowpass",
      UNO + band(name='"b"', type='"bandpass"', filter='"iir"', order=2)
-     + '[training]\ndata = "d.csv"\nkind = "magnitude"\n', {"d.csv": _LOWPASS_800_CSV}, "bands.b"),
+     + '[training]\ndata = "d.csv"\nkind = "magnitude"\n', {"d.csv": _LOWPASS_800_CSV}, "bands[0]"),
     ("toml-syntax", UNO + "bands = [[[\n", {}, "not valid TOML"),
     ("dsp-out-of-range", UNO + "[dsp]\nrelease_ms = 100000\n" + BAND, {}, "dsp.release_ms"),
     ("dsp-unknown", UNO + "[dsp]\nrelase_ms = 10\n" + BAND, {}, "dsp.relase_ms"),

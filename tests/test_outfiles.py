@@ -1,3 +1,4 @@
+import json
 import os
 
 import pytest
@@ -69,6 +70,33 @@ class TestWritePlan:
             assert (tmp_path / "src" / "b.c").stat().st_mode & 0o777 == 0o604
         finally:
             os.umask(old)
+
+    def test_files_the_new_design_no_longer_generates_are_removed(self, tmp_path):
+        write_plan(plan(a_DOT_txt="A\n", report__bode_bass_DOT_png=b"\x89PNG1",
+                        report__bode_mid_DOT_png=b"\x89PNG2", old__x_DOT_c="X\n"), tmp_path)
+        (tmp_path / "report" / "notes.txt").write_text("mine")  # the user's, never listed
+        (tmp_path / "report" / "bode_mid.png").write_bytes(b"edited")
+        result = write_plan(plan(a_DOT_txt="A\n", report__bode_e2_DOT_png=b"\x89PNG3"), tmp_path)
+        assert result.removed == ("old/x.c", "report/bode_bass.png")
+        assert not (tmp_path / "old").exists()  # left empty: gone too
+        assert (tmp_path / "report" / "notes.txt").read_text() == "mine"
+        assert (tmp_path / "report" / "bode_mid.png").read_bytes() == b"edited"  # kept
+        listed = (tmp_path / MANIFEST).read_text()
+        assert "bode_mid" not in listed and "bode_bass" not in listed and "bode_e2" in listed
+        # planned again later, the edited copy is not the designer's to overwrite
+        with pytest.raises(HandEditError):
+            write_plan(plan(report__bode_mid_DOT_png=b"\x89PNG2"), tmp_path)
+
+    def test_a_manifest_never_removes_outside_the_folder(self, tmp_path):
+        out = tmp_path / "fw"
+        write_plan(plan(a_DOT_txt="A\n"), out)
+        victim = tmp_path / "victim.txt"
+        victim.write_text("V\n")
+        doc = json.loads((out / MANIFEST).read_text())
+        doc["files"]["../victim.txt"] = sha256_text("V\n")
+        (out / MANIFEST).write_text(json.dumps(doc))
+        assert write_plan(plan(a_DOT_txt="A\n"), out).removed == ()
+        assert victim.read_text() == "V\n"
 
     def test_other_files_left_alone(self, tmp_path):
         (tmp_path / ".pio").mkdir()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from host_helpers import design
@@ -75,3 +77,63 @@ class TestMeasurement:
         bass, fs = d.filters.bands[0], d.sample_rate_hz
         assert S.designed_on(bass, 300, fs) and not S.designed_on(bass, 1500, fs)
         assert S.near_edge(bass, 820) and not S.near_edge(bass, 900)
+
+
+class TestLedBandTone:
+    """The "LED per band" stage's tone: where the band is clearly on and no LED is excused."""
+
+    @pytest.mark.parametrize("name", ["classic", "learned", "resonator", "msgeq7"])
+    def test_each_band_alone_is_lit(self, name):
+        d = design(name)
+        bands, fs = d.filters.bands, d.sample_rate_hz
+        for band in bands:
+            tone = S.led_band_tone(band, bands, fs)
+            assert tone is not None, band.name
+            f = tone.freq_hz
+            assert S.LOW_PASS_FLOOR_HZ <= f < S.TOP_FRACTION * fs
+            assert [S.designed_on(b, f, fs) for b in bands] == [b is band for b in bands]
+            assert not any(S.near_edge(b, f) for b in bands if b is not band)
+            assert tone.strict == S.near_edge(band, f)
+
+    def test_log_middles_of_the_classic_passbands(self):
+        d = design("classic")
+        (bass, mid, treble), fs = d.filters.bands, d.sample_rate_hz
+        got = [S.led_band_tone(b, d.filters.bands, fs).freq_hz for b in (bass, mid, treble)]
+        want = [np.sqrt(20 * bass.edges_hz[0]), np.sqrt(mid.edges_hz[0] * mid.edges_hz[1]),
+                np.sqrt(treble.edges_hz[0] * 0.45 * fs)]
+        np.testing.assert_allclose(got, want, atol=0.05)
+        # the QA finding: no tone of the 300..1500 Hz table lights treble
+        assert not any(S.designed_on(treble, f, fs) for f in range(300, 1501, 200))
+
+    def test_a_table_tone_that_lights_the_band_clearly_comes_first(self):
+        d = design("classic")
+        bands, fs = d.filters.bands, d.sample_rate_hz
+        table = tuple(range(300, 1501, 200))
+        got = [S.led_band_tone(b, bands, fs, table) for b in bands]
+        # nearest the band's log middle: bass 300 (middle 126), mid 1500 (middle 2012)
+        assert [t.freq_hz for t in got[:2]] == [300.0, 1500.0]
+        assert got[2] == S.led_band_tone(bands[2], bands, fs)  # none lights treble
+        # 1100 Hz lights mid but lies within 5 % of its lower edge (1052 Hz): a new tone
+        assert S.led_band_tone(bands[1], bands, fs, (1100,)).freq_hz == pytest.approx(2012.1)
+
+    def test_a_middle_near_another_bands_edge_moves(self):
+        d = design("classic")
+        bass, mid, treble = d.filters.bands
+        fs = d.sample_rate_hz
+        mid_126 = dataclasses.replace(mid, edges_hz=(126.0, *mid.edges_hz))
+        tone = S.led_band_tone(bass, (bass, mid_126, treble), fs)
+        assert abs(tone.freq_hz - 126.0) > 0.05 * 126.0 and not tone.strict
+        assert 20 <= tone.freq_hz <= bass.edges_hz[0] and S.designed_on(bass, tone.freq_hz, fs)
+
+    def test_a_narrow_resonator_is_scored_at_its_peak(self):
+        d = design("resonator")
+        e2 = d.filters.bands[0]  # 8 Hz wide at 82 Hz: every point is within 5 % of an edge
+        tone = S.led_band_tone(e2, d.filters.bands, d.sample_rate_hz)
+        assert tone.strict and abs(tone.freq_hz - 82.41) < 1.0
+        assert S.designed_magnitude(e2, tone.freq_hz, d.sample_rate_hz) > 10 ** (-1 / 20)
+
+    def test_no_tone_when_another_edge_covers_the_band(self):
+        d = design("resonator")
+        e2, a2 = d.filters.bands[:2]
+        a2_82 = dataclasses.replace(a2, edges_hz=(82.2, *a2.edges_hz))
+        assert S.led_band_tone(e2, (e2, a2_82), d.sample_rate_hz) is None
